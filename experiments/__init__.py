@@ -1,0 +1,1 @@
+"""One module per tutorial section: pure computation returning a report.model.Result."""

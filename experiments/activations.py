@@ -1,0 +1,104 @@
+"""§2 激活函数详解: the notebook's three plots, their derivatives, and measured properties."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from report.model import Context, Figure, Result, Table, listing_of
+
+TITLE = "激活函数详解"
+ORDER = 2
+
+SATURATION_X = 5.0  # where we read off how flat each function has become
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(0.0, x)
+
+
+def relu_grad(x: np.ndarray) -> np.ndarray:
+    return (x > 0).astype(float)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Stable for any x: exp() only ever sees non-positive arguments."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def sigmoid_grad(x: np.ndarray) -> np.ndarray:
+    s = sigmoid(x)
+    return s * (1.0 - s)
+
+
+def tanh(x: np.ndarray) -> np.ndarray:
+    return np.tanh(x)
+
+
+def tanh_grad(x: np.ndarray) -> np.ndarray:
+    return 1.0 - np.tanh(x) ** 2
+
+
+FUNCTIONS = {
+    "ReLU": (relu, relu_grad, "[0, +∞)"),
+    "Sigmoid": (sigmoid, sigmoid_grad, "(0, 1)"),
+    "Tanh": (tanh, tanh_grad, "(−1, 1)"),
+}
+
+
+def plot_panels(x: np.ndarray, which: int, ylabel: str) -> plt.Figure:
+    """One panel per function, as in the notebook; which=0 plots f, which=1 plots f'."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    for ax, (name, funcs) in zip(axes, FUNCTIONS.items()):
+        ax.plot(x, funcs[which](x), linewidth=2, color="C1" if which else "C0")
+        ax.set_title(name if which == 0 else f"{name} 的导数")
+        ax.set_xlabel("x")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def properties(x: np.ndarray) -> tuple[Table, dict[str, float]]:
+    """Measure on the grid what the table claims, so the prose quotes numbers that ran."""
+    rows, metrics = [], {}
+    for name, (f, df, value_range) in FUNCTIONS.items():
+        key = name.lower()
+        mean_out = float(np.mean(f(x)))  # x is symmetric: zero mean <=> zero-centred
+        max_grad = float(np.max(df(x)))
+        grad_far = float(df(np.array([-SATURATION_X]))[0])
+        saturates = grad_far < 0.01
+        metrics |= {f"{key}_max_grad": max_grad, f"{key}_mean_output": mean_out,
+                    f"{key}_grad_at_minus_far": grad_far}
+        rows.append([name, value_range, "是" if abs(mean_out) < 1e-9 else f"否（均值 {mean_out:.3f}）",
+                     ("两端饱和" if name != "ReLU" else "负半轴梯度为 0（死亡 ReLU）") if saturates
+                     else f"不饱和（x = −{SATURATION_X:g} 处导数 {grad_far:.3g}）",
+                     f"{max_grad:.3g}"])
+    table = Table(
+        name="properties",
+        header=["函数", "输出范围", "以零为中心", "饱和性", "最大导数"],
+        rows=rows,
+        caption=f"三种激活函数的性质（在区间 [−{SATURATION_X:g}, {SATURATION_X:g}] 上测得）",
+    )
+    return table, metrics
+
+
+def run(ctx: Context) -> Result:
+    x = np.linspace(-SATURATION_X, SATURATION_X, 101 if ctx.quick else 1001)
+    table, metrics = properties(x)
+    metrics["saturation_x"] = SATURATION_X
+    metrics["sigmoid_grad_at_far"] = float(sigmoid_grad(np.array([SATURATION_X]))[0])
+    metrics["tanh_to_sigmoid_max_grad"] = metrics["tanh_max_grad"] / metrics["sigmoid_max_grad"]
+    return Result(
+        figures=[
+            Figure("functions", plot_panels(x, 0, "f(x)"),
+                   caption="三种激活函数（复现笔记本中的图）",
+                   alt="ReLU、Sigmoid、Tanh 三个函数在 −5 到 5 上的曲线"),
+            Figure("derivatives", plot_panels(x, 1, "f′(x)"),
+                   caption="三种激活函数的导数",
+                   alt="ReLU 导数为阶跃，Sigmoid 导数峰值 0.25，Tanh 导数峰值 1"),
+        ],
+        tables=[table],
+        metrics=metrics,
+        listings=[listing_of(sigmoid, "stable_sigmoid", "数值稳定的 Sigmoid 实现")],
+    )

@@ -1,0 +1,1 @@
+"""The build machinery: contract, runner, cache, fonts, figures and writers."""
