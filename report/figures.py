@@ -1,0 +1,40 @@
+"""matplotlib settings for the tutorial's figures and their export to stable SVG."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from report.fonts import CjkFont, configure_matplotlib
+
+
+class MissingGlyphError(RuntimeError):
+    pass
+
+
+def setup_matplotlib(font: CjkFont) -> None:
+    """Headless backend, the CJK font, and SVG output that is byte-stable across builds."""
+    import matplotlib
+
+    matplotlib.use("svg", force=True)
+    configure_matplotlib(font)
+    matplotlib.rcParams.update({
+        "svg.fonttype": "path",  # glyphs as outlines: no font needed to view the SVG
+        "svg.hashsalt": "nn-lecture",
+        "figure.dpi": 100,
+        "figure.max_open_warning": 0,
+        "axes.titleweight": "bold",
+    })
+    # A glyph missing from the font would otherwise be drawn as an empty box.
+    warnings.filterwarnings("error", message=r".*missing from font", category=UserWarning)
+
+
+def export_svg(figure, path: Path) -> None:
+    """Write one figure; a missing glyph becomes MissingGlyphError naming the figure."""
+    import matplotlib.pyplot as plt
+
+    try:
+        figure.savefig(path, format="svg", bbox_inches="tight", metadata={"Date": None})
+    except UserWarning as exc:
+        raise MissingGlyphError(f"figure {path.stem}: {exc} (the CJK font is not being used for this text)") from exc
+    finally:
+        plt.close(figure)

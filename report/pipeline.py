@@ -1,0 +1,151 @@
+"""discover -> run (cached, parallel) -> gather -> render HTML -> render PDF -> swap into place.
+
+Everything is written into a staging folder beside the output; the published folder is
+replaced only after the whole build succeeded, so a failure never damages it.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from report.discover import ROOT, Experiment, discover, with_dependencies
+from report.fonts import CjkFont, find_cjk_font
+from report.formulas import FormulaRenderer
+from report.highlight import stylesheet
+from report.pdf import write_pdf
+from report.progress import Progress
+from report.render import PageRenderer, SectionView, build_views, walk
+from report.runner import Outcome, Runner, RunSettings
+from report.cache import ResultCache
+
+PDF_NAME = "handout.pdf"
+STATIC_DIR = ROOT / "templates" / "static"
+
+
+@dataclass(frozen=True)
+class Book:
+    title: str = "神经网络实现详解"
+    subtitle: str = "从零实现、反向传播、梯度消失到 Keras 实践"
+    kicker: str = "神经网络课程讲义"
+    author: str = "神经网络实现详解 编写组"
+    date: str = ""
+
+
+@dataclass
+class BuildOptions:
+    out: Path = ROOT / "site"
+    cache_dir: Path = ROOT / ".cache"
+    only: list[str] = field(default_factory=list)
+    settings: RunSettings = field(default_factory=RunSettings)
+    pdf: bool = True
+
+
+@dataclass
+class BuildReport:
+    outcomes: list[Outcome]
+    seconds: float
+    pdf_rendered: bool | None = None  # None: no PDF asked for; False: reused from the cache
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+
+class BuildError(Exception):
+    pass
+
+
+def select(experiments: list[Experiment], only: list[str]) -> list[Experiment]:
+    if not only:
+        return experiments
+    return with_dependencies([e for e in experiments if e.name in only], experiments)
+
+
+def build(options: BuildOptions, progress: Progress) -> BuildReport:
+    started = time.perf_counter()
+    font = find_cjk_font()
+    experiments = select(discover(options.settings.root / "experiments"), options.only)
+    runner = Runner(ResultCache(options.cache_dir / "results"), font, options.settings, progress)
+    outcomes = runner.run(experiments)
+    report = BuildReport(outcomes, 0.0)
+    if report.failures:
+        report.seconds = time.perf_counter() - started
+        return report
+    report.pdf_rendered = write_site(outcomes, font, options)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def write_site(outcomes: list[Outcome], font: CjkFont, options: BuildOptions) -> bool | None:
+    formulas = FormulaRenderer(options.cache_dir / "math")
+    renderer = PageRenderer(formulas, options.settings.root)
+    sections = build_views(outcomes)
+    renderer.render_sections(sections)
+    book = Book(date=build_date())
+    staging = options.out.parent / f".{options.out.name}.tmp-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        staging.mkdir(parents=True)
+        _write_assets(staging, sections, formulas)
+        index = renderer.page("index.html", book=book, sections=sections, pdf_file=PDF_NAME if options.pdf else None)
+        (staging / "index.html").write_text(index, encoding="utf-8")
+        pdf_rendered = None
+        if options.pdf:
+            css = renderer.page("handout.css", book=book, font=font)
+            handout = renderer.page("handout.html", book=book, sections=sections, css=css)
+            pdf_rendered = write_pdf(handout, staging, staging / PDF_NAME, options.cache_dir / "pdf")
+        swap_into_place(staging, options.out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return pdf_rendered
+
+
+def _write_assets(staging: Path, sections: list[SectionView], formulas: FormulaRenderer) -> None:
+    (staging / ".nojekyll").write_bytes(b"")
+    css = (STATIC_DIR / "style.css").read_text(encoding="utf-8") + "\n/* Pygments */\n" + stylesheet()
+    (staging / "style.css").write_text(css, encoding="utf-8")
+    shutil.copyfile(STATIC_DIR / "site.js", staging / "site.js")
+    for section in walk(sections):
+        for figure in section.figures.values():
+            target = staging / figure.src
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(figure.source, target)
+    (staging / "math").mkdir()
+    for name, path in formulas.used.items():
+        shutil.copyfile(path, staging / "math" / name)
+
+
+def looks_like_a_site(path: Path) -> bool:
+    return not path.exists() or (path.is_dir() and (not any(path.iterdir()) or (path / ".nojekyll").exists()))
+
+
+def swap_into_place(staging: Path, out: Path) -> None:
+    """Replace `out` by `staging`; refuse to replace a folder this tool did not build."""
+    if not looks_like_a_site(out):
+        raise BuildError(f"refusing to replace {out}: it exists and is not a site built by build.py "
+                         "(no .nojekyll); choose another --out")
+    backup = out.parent / f".{out.name}.old-{os.getpid()}"
+    if out.exists():
+        out.rename(backup)
+    staging.rename(out)
+    shutil.rmtree(backup, ignore_errors=True)
+
+
+def build_date() -> str:
+    """From SOURCE_DATE_EPOCH or the last commit, never the wall clock: same input, same output."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        try:
+            epoch = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=ROOT, capture_output=True,
+                                   text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            epoch = ""
+    if not epoch:
+        epoch = str(int(max(p.stat().st_mtime for p in (ROOT / "experiments").glob("*.py"))))
+    day = datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+    return f"{day.year} 年 {day.month} 月 {day.day} 日"

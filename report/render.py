@@ -1,0 +1,258 @@
+"""Turn experiment results into the pages: numbering, template helpers, Jinja2 rendering.
+
+Section templates call helpers (figure, table, ref, tex, ...) that return markup made by
+the macros in templates/macros.html; Python supplies the data, templates the HTML.
+"""
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import re
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from jinja2.ext import Extension
+from markupsafe import Markup
+
+from report.discover import ROOT
+from report.formulas import FormulaRenderer
+from report.highlight import highlight
+from report.model import Listing, Result
+from report.runner import Outcome
+
+TEMPLATES_DIR = ROOT / "templates"
+
+
+class RenderError(Exception):
+    pass
+
+
+class Metrics:
+    """Attribute access to metrics; an unknown name is an error that names what exists."""
+
+    def __init__(self, section: str, values: dict[str, Any]):
+        self._section, self._values = section, values
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return self._values[name]
+        except KeyError:
+            known = ", ".join(sorted(self._values)) or "none"
+            raise RenderError(f"metric {name!r} is not defined by experiment {self._section!r} "
+                              f"(it defines: {known})") from None
+
+    __getitem__ = __getattr__
+
+
+@dataclass
+class FigureView:
+    number: int
+    anchor: str
+    src: str  # path inside the site
+    source: Path  # exported SVG in the cache
+    caption: str
+    alt: str
+
+
+@dataclass
+class TableView:
+    number: int
+    anchor: str
+    header: list[str]
+    rows: list[list[str]]
+    caption: str
+
+
+@dataclass
+class SectionView:
+    name: str
+    title: str
+    number: str
+    level: int
+    m: Metrics
+    result: Result
+    figures: dict[str, FigureView]
+    tables: dict[str, TableView]
+    children: list["SectionView"] = field(default_factory=list)
+    body: Markup = Markup("")
+
+
+class SectionLookup:
+    """`sections.name` in templates, with a clear error for a name that is not built."""
+
+    def __init__(self, views: dict[str, SectionView]):
+        self._views = views
+
+    def __getattr__(self, name: str) -> SectionView:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return self._views[name]
+        except KeyError:
+            raise RenderError(f"section {name!r} is not part of this build "
+                              f"(built: {', '.join(self._views)})") from None
+
+    __getitem__ = __getattr__
+
+
+def build_views(outcomes: list[Outcome]) -> list[SectionView]:
+    """Number figures and tables (图 1, 表 1, ...) in reading order; nest subsections."""
+    views, top = [], []
+    figure_no = table_no = 0
+    for outcome in outcomes:
+        e, result = outcome.experiment, outcome.result
+        figures, tables = {}, {}
+        for f in result.figures:
+            figure_no += 1
+            figures[f.name] = FigureView(figure_no, f"fig-{e.name}-{f.name}", f"figures/{e.name}/{f.path}",
+                                         outcome.directory / f.path, f.caption, f.alt)
+        for t in result.tables:
+            table_no += 1
+            tables[t.name] = TableView(table_no, f"tab-{e.name}-{t.name}", t.header, t.rows, t.caption)
+        view = SectionView(e.name, e.title, e.number, len(e.order), Metrics(e.name, result.metrics),
+                           result, figures, tables)
+        views.append(view)
+        parent = next((v for v in reversed(top) if v.number == str(e.order[0])), None)
+        if view.level > 1 and parent is not None:
+            parent.children.append(view)
+        else:
+            top.append(view)
+    return top
+
+
+def walk(sections: list[SectionView]):
+    for s in sections:
+        yield s
+        yield from walk(s.children)
+
+
+class RawTexStrings(Extension):
+    """Lets templates write tex(r"\frac{a}{b}"): Jinja has no raw strings and would read \f as an escape."""
+
+    PATTERN = re.compile(r'\b(i?tex)\(\s*r(["\'])(.*?)\2\s*\)', re.DOTALL)
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        def escape(match: re.Match) -> str:
+            return f'{match[1]}({match[2]}{match[3].replace(chr(92), chr(92) * 2)}{match[2]})'
+        return self.PATTERN.sub(escape, source)
+
+
+def fixed(value: float, digits: int = 2) -> str:
+    return f"{value:.{digits}f}".replace("-", "−")
+
+
+def pct(value: float, digits: int = 1) -> str:
+    return f"{value * 100:.{digits}f}%".replace("-", "−")
+
+
+def sci(value: float, digits: int = 2) -> Markup:
+    mantissa, exponent = f"{value:.{digits}e}".split("e")
+    return Markup(f"{mantissa.replace('-', '−')} × 10<sup>{int(exponent)}</sup>".replace("<sup>-", "<sup>−"))
+
+
+def integer(value: float) -> str:
+    return f"{round(value):,}".replace("-", "−")
+
+
+class PageRenderer:
+    def __init__(self, formulas: FormulaRenderer, root: Path = ROOT):
+        self.formulas = formulas
+        self.env = Environment(loader=FileSystemLoader([root / "templates", TEMPLATES_DIR]), undefined=StrictUndefined,
+                               autoescape=select_autoescape(["html"]), extensions=[RawTexStrings], trim_blocks=True, lstrip_blocks=True,
+                               keep_trailing_newline=True)
+        self.env.filters.update(fixed=fixed, pct=pct, sci=sci, int=integer)
+        self.macros = self.env.get_template("macros.html").module
+
+    def render_sections(self, sections: list[SectionView]) -> None:
+        lookup = {s.name: s for s in walk(sections)}
+        for section in lookup.values():
+            section.body = self._render_section(section, lookup)
+
+    def page(self, template: str, **context: Any) -> str:
+        return self.env.get_template(template).render(**context)
+
+    def _render_section(self, section: SectionView, lookup: dict[str, SectionView]) -> Markup:
+        name = f"sections/{section.name}.html"
+        helpers = _SectionHelpers(section, lookup, self.macros, self.formulas)
+        try:
+            html = self.env.get_template(name).render(
+                m=section.m, sections=SectionLookup(lookup), figure=helpers.figure, table=helpers.table,
+                listing=helpers.listing, log=helpers.log, ref=helpers.ref, sec=helpers.sec,
+                tex=helpers.tex, itex=helpers.itex)
+            helpers.check_all_placed()
+        except (RenderError, TemplateError) as exc:
+            raise RenderError(f"templates/{name}{_template_line(exc, name)}: {exc}") from exc
+        return Markup(html)
+
+
+def _template_line(exc: Exception, name: str) -> str:
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(name)]
+    lineno = getattr(exc, "lineno", None) or (lines[-1] if lines else None)
+    return f", line {lineno}" if lineno else ""
+
+
+class _SectionHelpers:
+    """The functions a section template calls; they also check each item is placed once."""
+
+    def __init__(self, section: SectionView, lookup: dict[str, SectionView], macros, formulas: FormulaRenderer):
+        self.section, self.lookup, self.macros, self.formulas = section, lookup, macros, formulas
+        self.placed: list[str] = []
+
+    def _place(self, kind: str, name: str, items: dict) -> Any:
+        if name not in items:
+            raise RenderError(f"{kind} {name!r} is not in the result of {self.section.name!r} "
+                              f"(it has: {', '.join(items) or 'none'})")
+        if name in self.placed:
+            raise RenderError(f"{kind} {name!r} is placed twice")
+        self.placed.append(name)
+        return items[name]
+
+    def figure(self, name: str) -> Markup:
+        return Markup(self.macros.figure(self._place("figure", name, self.section.figures)))
+
+    def table(self, name: str) -> Markup:
+        return Markup(self.macros.table(self._place("table", name, self.section.tables)))
+
+    def listing(self, name: str) -> Markup:
+        listings = {item.name: item for item in self.section.result.listings}
+        item: Listing = self._place("listing", name, listings)
+        return Markup(self.macros.listing(item, highlight(item.code, item.language)))
+
+    def log(self, name: str) -> Markup:
+        return Markup(self.macros.log(name, self._place("log", name, self.section.result.logs)))
+
+    def ref(self, target: str) -> Markup:
+        section_name, _, name = target.rpartition(".")
+        section = self.lookup.get(section_name) if section_name else self.section
+        if section is None:
+            raise RenderError(f"ref({target!r}): no section {section_name!r} in this build")
+        if name in section.figures:
+            return Markup(self.macros.ref("图", section.figures[name]))
+        if name in section.tables:
+            return Markup(self.macros.ref("表", section.tables[name]))
+        raise RenderError(f"ref({target!r}): {section.name!r} has no figure or table {name!r}")
+
+    def sec(self, name: str) -> Markup:
+        if name not in self.lookup:
+            raise RenderError(f"sec({name!r}): no such section in this build")
+        return Markup(self.macros.sec(self.lookup[name]))
+
+    def tex(self, latex: str) -> Markup:
+        return Markup(self.macros.formula(self.formulas.render(latex, display=True)))
+
+    def itex(self, latex: str) -> Markup:
+        return Markup(self.macros.formula(self.formulas.render(latex, display=False)))
+
+    def check_all_placed(self) -> None:
+        """Every figure and table appears once, in the order the experiment returned them."""
+        for kind, items in (("figure", self.section.figures), ("table", self.section.tables)):
+            placed = [n for n in self.placed if n in items]
+            if placed != list(items):
+                missing = [n for n in items if n not in placed]
+                problem = f"not placed: {', '.join(missing)}" if missing else \
+                    f"placed in the order {placed}, but numbered in the order {list(items)}"
+                raise RenderError(f"{kind}s {problem}")
