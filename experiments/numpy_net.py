@@ -1,0 +1,332 @@
+"""The tutorial's from-scratch numpy network: the seed notebook's NeuralNetwork, corrected.
+
+Helper module (no TITLE/ORDER): used by §1 XOR, §3 backpropagation and §4
+vanishing gradients. The class keeps the notebook's teaching API
+(layer_sizes, weights, biases, forward, backward, train, predict) and fixes
+what the notebook got wrong: one activation for every layer, a printed MSE
+while the gradient is binary cross-entropy's, an overflowing sigmoid and no
+seed. Its source is shown to readers, so comments are in Chinese.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def sigmoid(z):
+    """数值稳定的 Sigmoid：exp 只作用于非正数，z 再负也不会溢出。"""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def sigmoid_grad(z):
+    s = sigmoid(z)
+    return s * (1.0 - s)
+
+
+def relu(z):
+    return np.maximum(0.0, z)
+
+
+def relu_grad(z):
+    return (z > 0).astype(float)
+
+
+def tanh(z):
+    return np.tanh(z)
+
+
+def tanh_grad(z):
+    return 1.0 - np.tanh(z) ** 2
+
+
+def softplus(z):
+    """log(1 + e^z) 的稳定写法，用来计算交叉熵。"""
+    return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+
+
+# 隐藏层激活函数：名称 -> (函数, 导数)，自变量都是 z
+HIDDEN_ACTIVATIONS = {
+    "relu": (relu, relu_grad),
+    "sigmoid": (sigmoid, sigmoid_grad),
+    "tanh": (tanh, tanh_grad),
+}
+# 输出层激活函数 -> 与之配对的损失。两种配对下 ∂L/∂z 都恰好是 a - y。
+OUTPUT_ACTIVATIONS = {
+    "sigmoid": "二元交叉熵",  # 二分类：输出是概率
+    "linear": "均方误差的一半",  # 回归：输出无界
+}
+INITIALISATIONS = ("xavier", "he")
+# The same derivatives written in terms of a = f(z) (bit-identical), so train_many reuses a.
+_GRAD_FROM_ACTIVATION = {
+    "relu": lambda a: (a > 0).astype(float),
+    "sigmoid": lambda a: a * (1.0 - a),
+    "tanh": lambda a: 1.0 - a ** 2,
+}
+
+
+class TrainingDivergedError(FloatingPointError):
+    """训练中损失变成 NaN 或无穷大。"""
+
+    def __init__(self, epoch: int, loss: float):
+        self.epoch, self.loss = epoch, loss
+        super().__init__(f"training diverged at epoch {epoch}: the loss became {loss}; "
+                         f"lower the learning rate or check the input scale")
+
+
+class NeuralNetwork:
+    """简单神经网络实现（修正版）
+
+    layer_sizes:        每层神经元个数，例如 [2, 4, 1]
+    activation:         隐藏层激活函数 'relu' | 'sigmoid' | 'tanh'
+    output_activation:  输出层激活函数 'sigmoid'（二分类，损失为二元交叉熵）
+                        | 'linear'（回归，损失为均方误差的一半）
+    init:               'xavier'（Glorot 均匀分布）| 'he'（He 正态分布，适合 ReLU）
+    seed:               随机种子；不使用 numpy 的全局随机状态
+    """
+
+    def __init__(self, layer_sizes, activation="relu", output_activation="sigmoid",
+                 init="xavier", seed=None):
+        self.layer_sizes = _check_layer_sizes(layer_sizes)
+        self.activation = _check_choice("activation", activation, HIDDEN_ACTIVATIONS)
+        self.output_activation = _check_choice("output_activation", output_activation,
+                                               OUTPUT_ACTIVATIONS)
+        self.init = _check_choice("init", init, INITIALISATIONS)
+        self.rng = np.random.default_rng(seed)
+        self.weights = []
+        self.biases = []
+
+        # 初始化参数
+        for n_in, n_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:]):
+            if self.init == "xavier":
+                # Xavier：方差 2 / (n_in + n_out)，让信号前后传播时方差大致不变
+                limit = np.sqrt(6 / (n_in + n_out))
+                w = self.rng.uniform(-limit, limit, (n_in, n_out))
+            else:
+                # He：方差 2 / n_in，补偿 ReLU 把一半的输入置零
+                w = self.rng.normal(0.0, np.sqrt(2 / n_in), (n_in, n_out))
+            self.weights.append(w)
+            self.biases.append(np.zeros((1, n_out)))
+
+    def _activate(self, z, layer, derivative=False):
+        """第 layer 层（从 0 数）的激活函数；最后一层用输出激活函数。"""
+        if layer == len(self.weights) - 1:
+            if self.output_activation == "sigmoid":
+                return sigmoid_grad(z) if derivative else sigmoid(z)
+            return np.ones_like(z) if derivative else z
+        f, f_grad = HIDDEN_ACTIVATIONS[self.activation]
+        return f_grad(z) if derivative else f(z)
+
+    def forward(self, X):
+        """前向传播：返回输出层激活，并把每层的 z 和 a 缓存起来供反向传播使用。"""
+        X = _check_X(self, X)
+        self.a = [X]
+        self.z = []
+
+        for i in range(len(self.weights)):
+            z = self.a[-1] @ self.weights[i] + self.biases[i]
+            self.z.append(z)
+            self.a.append(self._activate(z, i))
+
+        return self.a[-1]
+
+    def _loss_of_last_forward(self, y):
+        """用上一次前向传播缓存的输出层 z 计算损失（对样本取平均）。"""
+        z = self.z[-1]
+        if self.output_activation == "sigmoid":
+            # 二元交叉熵 -[y·log(a) + (1-y)·log(1-a)]，a = σ(z)
+            # 化简为 softplus(z) - y·z：不会出现 log(0)
+            per_sample = np.sum(softplus(z) - y * z, axis=1)
+        else:
+            per_sample = 0.5 * np.sum((z - y) ** 2, axis=1)
+        return float(np.mean(per_sample))
+
+    def loss(self, X, y):
+        """训练所用的损失：sigmoid 输出为二元交叉熵，linear 输出为均方误差的一半。"""
+        X = _check_X(self, X)
+        y = _check_y(self, X, y)
+        self.forward(X)
+        return self._loss_of_last_forward(y)
+
+    def gradients(self, X, y):
+        """损失对每层权重和偏置的梯度 (dW, db)；只计算，不更新参数。"""
+        X = _check_X(self, X)
+        y = _check_y(self, X, y)
+        m = X.shape[0]
+        output = self.forward(X)
+
+        # 输出层：sigmoid + 交叉熵（或 linear + 均方误差）时 ∂L/∂z 化简为 a - y
+        delta = (output - y) / m
+        dW = [None] * len(self.weights)
+        db = [None] * len(self.weights)
+
+        # 反向传播：δ(l) = (δ(l+1) · W(l+1)ᵀ) ⊙ f'(z(l))
+        for i in range(len(self.weights) - 1, -1, -1):
+            dW[i] = self.a[i].T @ delta
+            db[i] = np.sum(delta, axis=0, keepdims=True)
+            if i > 0:
+                delta = (delta @ self.weights[i].T) * self._activate(self.z[i - 1], i - 1,
+                                                                      derivative=True)
+        return dW, db
+
+    def backward(self, X, y, learning_rate=0.01):
+        """一步梯度下降；返回这一步所用梯度对应的损失（更新前的损失）。"""
+        X = _check_X(self, X)
+        y = _check_y(self, X, y)
+        dW, db = self.gradients(X, y)
+        loss = self._loss_of_last_forward(y)  # gradients 刚做过前向传播
+
+        # 更新参数
+        for i in range(len(self.weights)):
+            self.weights[i] -= learning_rate * dW[i]
+            self.biases[i] -= learning_rate * db[i]
+        return loss
+
+    def train(self, X, y, epochs=1000, learning_rate=0.01, verbose=True, print_every=100):
+        """训练网络，返回每一轮的损失（第 epoch 个值是第 epoch 次更新前的损失）。"""
+        X = _check_X(self, X)
+        y = _check_y(self, X, y)
+        _check_training_settings(epochs, learning_rate)
+        losses = np.empty(epochs)
+        with np.errstate(over="ignore", invalid="ignore"):  # 溢出由下面的检查报告
+            for epoch in range(epochs):
+                loss = self.backward(X, y, learning_rate)
+                if not np.isfinite(loss):
+                    raise TrainingDivergedError(epoch, loss)
+                losses[epoch] = loss
+                if verbose and epoch % print_every == 0:
+                    print(f"Epoch {epoch}, Loss: {loss:.4f}")
+        if not all(np.isfinite(p).all() for p in self.weights + self.biases):
+            raise TrainingDivergedError(epochs, float("nan"))
+        return losses
+
+    def predict(self, X):
+        """预测：sigmoid 输出按 0.5 取阈值得到类别；linear 输出直接返回数值。"""
+        output = self.forward(X)
+        if self.output_activation == "sigmoid":
+            return (output > 0.5).astype(float)
+        return output
+
+
+def _check_X(net, X):
+    X = _as_finite_2d("X", X)
+    if X.shape[1] != net.layer_sizes[0]:
+        raise ValueError(f"X has {X.shape[1]} feature(s) per sample, but the network's input "
+                         f"layer has {net.layer_sizes[0]}; X must have shape "
+                         f"(n_samples, {net.layer_sizes[0]})")
+    return X
+
+
+def _check_y(net, X, y):
+    y = _as_finite_2d("y", y)
+    expected = (np.shape(X)[0], net.layer_sizes[-1])
+    if y.shape != expected:
+        hint = " (use y.reshape(-1, 1))" if y.ndim == 1 and expected[1] == 1 else ""
+        raise ValueError(f"y has shape {y.shape}, expected {expected}: one row per sample of X "
+                         f"and one column per output neuron{hint}")
+    if net.output_activation == "sigmoid" and ((y < 0) | (y > 1)).any():
+        raise ValueError("a sigmoid output is trained with binary cross-entropy, "
+                         "so y must lie in [0, 1]")
+    return y
+
+
+def _check_layer_sizes(layer_sizes):
+    if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
+        raise ValueError(f"layer_sizes must be a list of layer widths such as [2, 4, 1], "
+                         f"got {layer_sizes!r}")
+    if len(layer_sizes) < 2:
+        raise ValueError(f"layer_sizes needs at least two sizes (input and output), "
+                         f"got {list(layer_sizes)}")
+    for size in layer_sizes:
+        if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)) or size <= 0:
+            raise ValueError(f"every layer size must be a positive integer, "
+                             f"got {size!r} in {list(layer_sizes)}")
+    return [int(s) for s in layer_sizes]
+
+
+def _check_choice(what, value, choices):
+    if value not in choices:
+        raise ValueError(f"unknown {what} {value!r}; choose one of "
+                         + ", ".join(repr(c) for c in choices))
+    return value
+
+
+def _as_finite_2d(name, values):
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric: {exc}") from None
+    if array.ndim != 2:
+        if name == "y" and array.ndim == 1:
+            return array  # the caller reports the shape with a reshape hint
+        raise ValueError(f"{name} must be a 2-D array (n_samples, n_features), "
+                         f"got shape {array.shape}")
+    if array.shape[0] == 0:
+        raise ValueError(f"{name} has no samples")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return array
+
+
+def _check_training_settings(epochs, learning_rate):
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+    if not np.isfinite(learning_rate) or learning_rate <= 0:
+        raise ValueError(f"learning_rate must be a positive finite number, got {learning_rate!r}")
+
+
+def train_many(nets: Sequence[NeuralNetwork], X, y, epochs: int, learning_rate: float) -> np.ndarray:
+    """Train networks of one architecture side by side (e.g. one per seed), as one stacked array.
+
+    Each network takes the same steps as ``net.train(X, y, epochs, learning_rate)``
+    would (tests/test_numpy_net.py checks this); the trained parameters are
+    written back into the networks. Returns the loss history, shape (len(nets), epochs).
+    """
+    if not nets:
+        raise ValueError("train_many needs at least one network")
+    first = nets[0]
+    for net in nets:
+        if (net.layer_sizes, net.activation, net.output_activation) != \
+                (first.layer_sizes, first.activation, first.output_activation):
+            raise ValueError("train_many needs networks with the same layer sizes and activations")
+    X, y = _check_X(first, X), _check_y(first, X, y)
+    _check_training_settings(epochs, learning_rate)
+    W = [np.stack([net.weights[i] for net in nets]) for i in range(len(first.weights))]
+    b = [np.stack([net.biases[i] for net in nets]) for i in range(len(first.biases))]
+    f = HIDDEN_ACTIVATIONS[first.activation][0]
+    f_grad = _GRAD_FROM_ACTIVATION[first.activation]
+    n_layers, m = len(W), X.shape[0]
+    ones = np.ones((1, m))
+    losses = np.empty((len(nets), epochs))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for epoch in range(epochs):
+            a, zs = [X], []
+            for i in range(n_layers):
+                z = a[-1] @ W[i] + b[i]
+                zs.append(z)
+                a.append(f(z) if i < n_layers - 1 else z)
+            z_out = zs[-1]
+            if first.output_activation == "sigmoid":
+                loss = np.mean(np.sum(softplus(z_out) - y * z_out, axis=2), axis=1)
+                delta = (sigmoid(z_out) - y) / m
+            else:
+                loss = np.mean(0.5 * np.sum((z_out - y) ** 2, axis=2), axis=1)
+                delta = (z_out - y) / m
+            bad = ~np.isfinite(loss)
+            if bad.any():
+                raise TrainingDivergedError(epoch, float(loss[bad][0]))
+            losses[:, epoch] = loss
+            for i in range(n_layers - 1, -1, -1):
+                dW = np.swapaxes(a[i], -1, -2) @ delta if i > 0 else X.T @ delta
+                db = ones @ delta  # sum over samples
+                if i > 0:
+                    delta = (delta @ np.swapaxes(W[i], -1, -2)) * f_grad(a[i])
+                W[i] -= learning_rate * dW
+                b[i] -= learning_rate * db
+    for k, net in enumerate(nets):
+        net.weights = [w[k].copy() for w in W]
+        net.biases = [bb[k].copy() for bb in b]
+    if not all(np.isfinite(p).all() for p in W + b):
+        raise TrainingDivergedError(epochs, float("nan"))
+    return losses
