@@ -72,7 +72,24 @@ def discover(directory: Path = EXPERIMENTS_DIR) -> list[Experiment]:
         for dep in e.uses:
             if dep not in names:
                 raise DiscoveryError(f"{e.name}: USES names unknown experiment {dep!r}")
+    _check_acyclic(found)
     return found
+
+
+def _check_acyclic(experiments: list[Experiment]) -> None:
+    uses = {e.name: e.uses for e in experiments}
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in path:
+            raise DiscoveryError("USES forms a cycle: " + " -> ".join(path[path.index(name):] + (name,)))
+        if name not in done:
+            for dep in uses[name]:
+                visit(dep, path + (name,))
+            done.add(name)
+
+    for name in uses:
+        visit(name, ())
 
 
 def with_dependencies(selected: list[Experiment], every: list[Experiment]) -> list[Experiment]:

@@ -1,0 +1,65 @@
+"""Shared fixtures: a tiny throw-away project (experiments + section templates) built with
+the real machinery, so pipeline tests run in seconds and never touch the real site."""
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from report.pipeline import BuildOptions, BuildReport, build
+from report.progress import Progress
+from report.runner import RunSettings
+
+REPO = Path(__file__).resolve().parent.parent
+
+SIMPLE_EXPERIMENT = '''
+from experiments.helper import VALUE
+from report.model import Context, Result
+
+TITLE = "{title}"
+ORDER = {order}
+
+def run(ctx: Context) -> Result:
+    return Result(metrics={{"value": VALUE, "seed": ctx.seed}})
+'''
+
+
+@dataclass
+class FakeProject:
+    root: Path
+
+    def experiment(self, name: str, source: str) -> Path:
+        path = self.root / "experiments" / f"{name}.py"
+        path.write_text(textwrap.dedent(source), encoding="utf-8")
+        return path
+
+    def template(self, name: str, text: str) -> Path:
+        path = self.root / "templates" / "sections" / f"{name}.html"
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def simple(self, name: str, order: int, title: str = "小节") -> None:
+        self.experiment(name, SIMPLE_EXPERIMENT.format(title=title, order=order))
+        self.template(name, "<p>数值 {{ m.value }}</p>\n")
+
+    def build(self, out: Path | None = None, **settings) -> BuildReport:
+        options = BuildOptions(out=out or self.root / "site", cache_dir=self.root / ".cache",
+                               pdf=settings.pop("pdf", False),
+                               settings=RunSettings(root=self.root, jobs=2, **settings))
+        return build(options, Progress(quiet=True))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> FakeProject:
+    root = tmp_path / "project"
+    (root / "experiments").mkdir(parents=True)
+    (root / "templates" / "sections").mkdir(parents=True)
+    (root / "experiments" / "__init__.py").write_text("")
+    (root / "experiments" / "helper.py").write_text("VALUE = 1\n")
+    return FakeProject(root)
+
+
+def statuses(report: BuildReport) -> dict[str, str]:
+    return {o.experiment.name: o.status for o in report.outcomes}

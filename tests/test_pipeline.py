@@ -1,0 +1,184 @@
+"""Cache behaviour, failure isolation and the swap of the output folder."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from conftest import statuses
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_second_build_runs_nothing(project):
+    project.simple("alpha", 1)
+    project.simple("beta", 2)
+    assert set(statuses(project.build()).values()) == {"ran"}
+    assert set(statuses(project.build()).values()) == {"cached"}
+
+
+def test_editing_an_imported_helper_reruns_its_users_only(project):
+    project.simple("alpha", 1)
+    project.experiment("beta", '''
+        from report.model import Result
+        TITLE = "独立"
+        ORDER = 2
+        def run(ctx):
+            return Result(metrics={"value": 2})
+    ''')
+    project.template("beta", "<p>{{ m.value }}</p>")
+    project.build()
+    (project.root / "experiments" / "helper.py").write_text("VALUE = 7\n")
+    report = project.build()
+    assert statuses(report) == {"alpha": "ran", "beta": "cached"}
+    assert "数值 7" in (project.root / "site" / "index.html").read_text(encoding="utf-8")
+
+
+def test_editing_a_template_reruns_nothing_but_changes_the_page(project):
+    project.simple("alpha", 1)
+    project.build()
+    project.template("alpha", "<p>新的文字 {{ m.value }}</p>")
+    report = project.build()
+    assert statuses(report) == {"alpha": "cached"}
+    assert "新的文字 1" in (project.root / "site" / "index.html").read_text(encoding="utf-8")
+
+
+def test_quick_mode_has_its_own_cache_entry(project):
+    project.simple("alpha", 1)
+    project.build()
+    assert statuses(project.build(quick=True)) == {"alpha": "ran"}
+    assert statuses(project.build()) == {"alpha": "cached"}
+
+
+def test_a_raising_experiment_is_named_and_the_old_site_survives(project):
+    project.simple("alpha", 1)
+    project.build()
+    site = project.root / "site"
+    before = tree_digest(site)
+    project.experiment("broken", '''
+        TITLE = "坏的"
+        ORDER = 2
+        def run(ctx):
+            raise RuntimeError("boom in broken")
+    ''')
+    project.template("broken", "<p>x</p>")
+    (project.root / "experiments" / "helper.py").write_text("VALUE = 3\n")
+    report = project.build()
+    assert statuses(report) == {"alpha": "ran", "broken": "failed"}
+    [failure] = report.failures
+    assert "boom in broken" in failure.error and "Traceback" in failure.error
+    assert tree_digest(site) == before
+    assert not list(project.root.glob(".site.*")), "staging folders must be cleaned up"
+
+
+def test_a_failed_dependency_skips_its_users(project):
+    project.experiment("base", '''
+        TITLE = "基础"
+        ORDER = 1
+        def run(ctx):
+            raise ValueError("no data")
+    ''')
+    project.experiment("user", '''
+        from report.model import Result
+        TITLE = "使用者"
+        ORDER = 2
+        USES = ("base",)
+        def run(ctx):
+            return Result()
+    ''')
+    assert statuses(project.build()) == {"base": "failed", "user": "skipped"}
+
+
+def test_uses_hands_arrays_to_the_dependent_experiment(project):
+    project.experiment("train", '''
+        import numpy as np
+        from report.model import Result
+        TITLE = "训练"
+        ORDER = 1
+        def run(ctx):
+            return Result(arrays={"w": np.arange(3.0)})
+    ''')
+    project.experiment("inspect", '''
+        from report.model import Result
+        TITLE = "检查"
+        ORDER = 2
+        USES = ("train",)
+        def run(ctx):
+            return Result(metrics={"total": float(ctx.inputs["train"].arrays["w"].sum())})
+    ''')
+    project.template("train", "")
+    project.template("inspect", "<p>和为 {{ m.total }}</p>")
+    project.build()
+    assert "和为 3.0" in (project.root / "site" / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_malformed_result_is_reported_by_name(project):
+    project.experiment("bad", '''
+        from report.model import Result, Table
+        TITLE = "格式错"
+        ORDER = 1
+        def run(ctx):
+            return Result(tables=[Table("t", ["a", "b"], [["only one"]], "c")])
+    ''')
+    [failure] = project.build().failures
+    assert "bad: table 't'" in failure.error
+
+
+def test_a_hanging_experiment_times_out(project):
+    project.simple("alpha", 1)
+    project.experiment("hang", '''
+        import time
+        TITLE = "卡住"
+        ORDER = 2
+        def run(ctx):
+            time.sleep(60)
+    ''')
+    report = project.build(timeout=2.0)
+    assert statuses(report) == {"alpha": "ran", "hang": "failed"}
+    assert "timed out" in report.failures[0].error
+
+
+def test_a_killed_worker_is_reported(project):
+    project.experiment("dies", '''
+        import os, signal
+        TITLE = "被杀"
+        ORDER = 1
+        def run(ctx):
+            os.kill(os.getpid(), signal.SIGKILL)
+    ''')
+    [failure] = project.build().failures
+    assert "SIGKILL" in failure.error
+
+
+def test_a_corrupt_cache_entry_is_recomputed(project):
+    project.experiment("plot", '''
+        import matplotlib.pyplot as plt
+        from report.model import Figure, Result
+        TITLE = "作图"
+        ORDER = 1
+        def run(ctx):
+            fig, ax = plt.subplots()
+            ax.set_title("中文标题")
+            return Result(figures=[Figure("f", fig, "标题", "说明")])
+    ''')
+    project.template("plot", "{{ figure('f') }}")
+    project.build()
+    [svg] = (project.root / ".cache" / "results").glob("plot-*/f.svg")
+    svg.write_bytes(svg.read_bytes()[:100])  # truncated
+    assert statuses(project.build()) == {"plot": "ran"}
+    assert (project.root / "site" / "figures" / "plot" / "f.svg").stat().st_size > 1000
+
+
+def test_refuses_to_replace_a_folder_it_did_not_build(project, tmp_path):
+    project.simple("alpha", 1)
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("keep me")
+    import pytest
+    from report.pipeline import BuildError
+
+    with pytest.raises(BuildError, match="refusing to replace"):
+        project.build(out=precious)
+    assert (precious / "thesis.tex").read_text() == "keep me"

@@ -1,0 +1,86 @@
+"""Template helpers: numbering, placement checks, filters and clear errors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from report.discover import Experiment
+from report.formulas import FormulaRenderer
+from report.model import Figure, Result, Table
+from report.render import PageRenderer, RenderError, build_views, fixed, integer, pct, sci
+from report.runner import Outcome
+
+
+def outcome(name: str, order: tuple[int, ...], result: Result) -> Outcome:
+    exp = Experiment(name, f"标题{name}", order, (), Path(f"{name}.py"))
+    return Outcome(exp, "ran", result=result, directory=Path("/nonexistent"))
+
+
+def two_sections() -> list[Outcome]:
+    first = Result(figures=[Figure("a", None, "甲", "alt", "a.svg"), Figure("b", None, "乙", "alt", "b.svg")],
+                   tables=[Table("t", ["x"], [["1"]], "表题")], metrics={"acc": 0.9734})
+    second = Result(figures=[Figure("c", None, "丙", "alt", "c.svg")])
+    return [outcome("one", (1,), first), outcome("two", (2,), second), outcome("sub", (2, 1), Result())]
+
+
+def render(tmp_path: Path, templates: dict[str, str]) -> dict[str, str]:
+    root = tmp_path / "proj"
+    (root / "templates" / "sections").mkdir(parents=True)
+    for name, text in templates.items():
+        (root / "templates" / "sections" / f"{name}.html").write_text(text, encoding="utf-8")
+    renderer = PageRenderer(FormulaRenderer(tmp_path / "math"), root)
+    sections = build_views(two_sections())
+    renderer.render_sections(sections)
+    flat = sections + [c for s in sections for c in s.children]
+    return {s.name: str(s.body) for s in flat}
+
+
+GOOD = {
+    "one": '{{ figure("a") }}{{ figure("b") }}见{{ ref("two.c") }}。{{ table("t") }}准确率 {{ m.acc | pct }}',
+    "two": '{{ figure("c") }}回到{{ ref("one.t") }}和{{ sec("one") }}',
+    "sub": '子节引用 {{ sections.one.m.acc | fixed(3) }}',
+}
+
+
+def test_numbers_follow_reading_order_across_sections(tmp_path):
+    html = render(tmp_path, GOOD)
+    assert "图 1" in html["one"] and "图 2" in html["one"] and "表 1" in html["one"]
+    assert 'href="#fig-two-c">图 3</a>' in html["one"]
+    assert 'href="#tab-one-t">表 1</a>' in html["two"]
+    assert "准确率 97.3%" in html["one"]
+    assert "子节引用 0.973" in html["sub"]
+
+
+def test_subsections_nest_under_their_section(tmp_path):
+    sections = build_views(two_sections())
+    assert [s.name for s in sections] == ["one", "two"]
+    assert [c.name for c in sections[1].children] == ["sub"]
+
+
+@pytest.mark.parametrize("one, message", [
+    ('{{ figure("a") }}{{ table("t") }}{{ m.nope }}', "metric 'nope' is not defined by experiment 'one'"),
+    ('{{ figure("a") }}{{ table("t") }}', "figures not placed: b"),
+    ('{{ figure("b") }}{{ figure("a") }}{{ table("t") }}', "placed in the order"),
+    ('{{ figure("a") }}{{ figure("a") }}', "figure 'a' is placed twice"),
+    ('{{ ref("zzz") }}', "has no figure or table 'zzz'"),
+    ('{{ undefined_name }}', "undefined_name"),
+])
+def test_template_mistakes_are_errors_naming_the_template(tmp_path, one, message):
+    with pytest.raises(RenderError) as info:
+        render(tmp_path, {**GOOD, "one": one})
+    assert "templates/sections/one.html" in str(info.value)
+    assert message in str(info.value)
+
+
+def test_raw_latex_strings_survive_jinja(tmp_path):
+    html = render(tmp_path, {**GOOD, "sub": r'{{ tex(r"\frac{1}{1 + e^{-x}}") }}{{ itex(r"\sigma") }}'})
+    assert 'alt="\\frac{1}{1 + e^{-x}}"' in html["sub"]
+    assert 'class="math inline"' in html["sub"]
+
+
+def test_filters_format_for_chinese_text():
+    assert pct(0.5) == "50.0%"
+    assert fixed(-0.1234, 2) == "−0.12"
+    assert str(sci(0.0000123, 2)) == "1.23 × 10<sup>−5</sup>"
+    assert integer(12345.4) == "12,345"
