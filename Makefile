@@ -21,6 +21,7 @@ test-quick: $(STAMP)
 
 bench: $(STAMP)
 	@.ci/install-system-packages $(SITE_PACKAGES)
+	$(PY) -m pip install --quiet -e ".[test,bench]"
 	$(PY) bench/run.py
 
 $(STAMP): pyproject.toml

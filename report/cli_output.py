@@ -21,5 +21,6 @@ def print_summary(report: BuildReport, out: Path) -> None:
     ran = sum(o.status == "ran" for o in report.outcomes)
     cached = sum(o.status == "cached" for o in report.outcomes)
     pdf = {None: "no PDF", True: "PDF rendered", False: "PDF unchanged"}[report.pdf_rendered]
+    stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.stages.items())
     print(f"built {out / 'index.html'} in {report.seconds:.1f} s "
-          f"({ran} ran, {cached} cached; {pdf})", file=sys.stderr)
+          f"({ran} ran, {cached} cached; {pdf}; {stages})", file=sys.stderr)

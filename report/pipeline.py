@@ -50,6 +50,7 @@ class BuildReport:
     outcomes: list[Outcome]
     seconds: float
     pdf_rendered: bool | None = None  # None: no PDF asked for; False: reused from the cache
+    stages: dict[str, float] = field(default_factory=dict)  # wall seconds per stage
 
     @property
     def failures(self) -> list[Outcome]:
@@ -71,17 +72,17 @@ def build(options: BuildOptions, progress: Progress) -> BuildReport:
     font = find_cjk_font()
     experiments = select(discover(options.settings.root / "experiments"), options.only)
     runner = Runner(ResultCache(options.cache_dir / "results"), font, options.settings, progress)
-    outcomes = runner.run(experiments)
-    report = BuildReport(outcomes, 0.0)
-    if report.failures:
-        report.seconds = time.perf_counter() - started
-        return report
-    report.pdf_rendered = write_site(outcomes, font, options)
+    report = BuildReport(runner.run(experiments), 0.0)
+    report.stages["experiments"] = time.perf_counter() - started
+    if not report.failures:
+        report.pdf_rendered = write_site(report, font, options)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def write_site(outcomes: list[Outcome], font: CjkFont, options: BuildOptions) -> bool | None:
+def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> bool | None:
+    started = time.perf_counter()
+    outcomes = report.outcomes
     formulas = FormulaRenderer(options.cache_dir / "math")
     renderer = PageRenderer(formulas, options.settings.root)
     sections = build_views(outcomes)
@@ -94,11 +95,14 @@ def write_site(outcomes: list[Outcome], font: CjkFont, options: BuildOptions) ->
         _write_assets(staging, sections, formulas)
         index = renderer.page("index.html", book=book, sections=sections, pdf_file=PDF_NAME if options.pdf else None)
         (staging / "index.html").write_text(index, encoding="utf-8")
+        report.stages["html"] = time.perf_counter() - started
         pdf_rendered = None
         if options.pdf:
+            started = time.perf_counter()
             css = renderer.page("handout.css", book=book, font=font)
             handout = renderer.page("handout.html", book=book, sections=sections, css=css)
             pdf_rendered = write_pdf(handout, staging, staging / PDF_NAME, options.cache_dir / "pdf")
+            report.stages["pdf"] = time.perf_counter() - started
         swap_into_place(staging, options.out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Benchmark the build against what a user would do instead: execute the notebook with Jupyter.
+
+Runs in a scratch copy of the project (its own .cache and site), alternating the scenarios
+in every repetition so both sides see the same machine load, then prints medians and ratios
+and writes them to bench/results.md.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+NOTEBOOK = REPO.parent / "shared" / "seed" / "notebook.ipynb"
+EDITED_TEMPLATE = "templates/sections/activations.html"
+EDITED_EXPERIMENT = "experiments/activations.py"
+PDF_STAGE = re.compile(r"pdf ([\d.]+) s")
+
+
+@dataclass
+class Sample:
+    seconds: float
+    peak_mb: float
+    pdf_seconds: float | None = None
+
+
+@dataclass
+class Scenario:
+    name: str
+    label: str
+    samples: list[Sample] = field(default_factory=list)
+
+    def median(self, attr: str = "seconds") -> float | None:
+        values = [getattr(s, attr) for s in self.samples if getattr(s, attr) is not None]
+        return statistics.median(values) if values else None
+
+
+def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> Sample:
+    """Wall time and the peak of the summed RSS of the command and all its children."""
+    started = time.perf_counter()
+    process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0.0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        parent = psutil.Process(process.pid)
+        while not stop.is_set():
+            try:
+                procs = [parent] + parent.children(recursive=True)
+                total = sum(p.memory_info().rss for p in procs if p.is_running())
+                peak = max(peak, total / 2**20)
+            except psutil.Error:
+                pass
+            stop.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = process.communicate()
+    seconds = time.perf_counter() - started
+    stop.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"benchmark command failed ({process.returncode}): {' '.join(cmd)}\n{err[-3000:]}")
+    pdf = PDF_STAGE.search(err)
+    return Sample(seconds, peak, float(pdf.group(1)) if pdf else None)
+
+
+def copy_project(target: Path) -> None:
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True,
+                           text=True, check=True).stdout.split()
+    for name in files:
+        source = REPO / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+
+
+def append(path: Path, text: str) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    versions = ", ".join(f"{lib} {metadata.version(lib)}" for lib in
+                         ("tensorflow-cpu", "keras", "matplotlib", "weasyprint", "nbconvert")
+                         if _installed(lib))
+    return (f"{platform.platform()}; {cpu}; {os.cpu_count()} cores; "
+            f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM; Python {platform.python_version()}; {versions}")
+
+
+def _installed(lib: str) -> bool:
+    try:
+        metadata.version(lib)
+        return True
+    except metadata.PackageNotFoundError:
+        return False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions of every scenario (default 3)")
+    parser.add_argument("--no-notebook", action="store_true", help="skip the Jupyter comparison")
+    args = parser.parse_args()
+
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    py = sys.executable
+    build = [py, "build.py", "--out", "site"]
+    scenarios = {s.name: s for s in (
+        Scenario("cold", "cold build (HTML + PDF, empty cache)"),
+        Scenario("notebook", "jupyter nbconvert --execute --to html"),
+        Scenario("nochange", "rebuild, nothing changed"),
+        Scenario("template", "rebuild after editing one section template"),
+        Scenario("experiment", "rebuild after editing one experiment"),
+    )}
+    with tempfile.TemporaryDirectory(prefix="nn-lecture-bench-") as tmp:
+        project = Path(tmp) / "project"
+        copy_project(project)
+        for rep in range(args.repeat):
+            print(f"repetition {rep + 1}/{args.repeat}", file=sys.stderr)
+            shutil.rmtree(project / ".cache", ignore_errors=True)
+            shutil.rmtree(project / "site", ignore_errors=True)
+            scenarios["cold"].samples.append(run_measured(build, project, env))
+            if not args.no_notebook:
+                nb = Path(tmp) / "nb"
+                nb.mkdir(exist_ok=True)
+                scenarios["notebook"].samples.append(run_measured(
+                    [py, "-m", "jupyter", "nbconvert", "--execute", "--to", "html", "--output-dir", str(nb),
+                     str(NOTEBOOK)], project, env))
+            scenarios["nochange"].samples.append(run_measured(build, project, env))
+            append(project / EDITED_TEMPLATE, f"\n<p>基准测试修改 {rep}。</p>\n")
+            scenarios["template"].samples.append(run_measured(build, project, env))
+            append(project / EDITED_EXPERIMENT, f"\n# benchmark edit {rep}\n")
+            scenarios["experiment"].samples.append(run_measured(build, project, env))
+    report = render(scenarios, args.repeat)
+    print(report)
+    (REPO / "bench" / "results.md").write_text(report, encoding="utf-8")
+    return 0
+
+
+def render(scenarios: dict[str, Scenario], repeat: int) -> str:
+    cold = scenarios["cold"].median()
+    rows = []
+    for s in scenarios.values():
+        if not s.samples:
+            continue
+        median = s.median()
+        rows.append(f"| {s.label} | {median:.2f} | {median / cold:.1%} | "
+                    f"{s.median('peak_mb'):.0f} | {', '.join(f'{x.seconds:.2f}' for x in s.samples)} |")
+    lines = [
+        "# Benchmark results", "",
+        f"Machine: {machine()}", "",
+        f"Scenarios alternate within each of {repeat} repetitions; medians in seconds; "
+        "peak memory is the summed RSS of the build and all its worker processes.", "",
+        "| scenario | median s | of cold build | peak MiB | runs |", "| --- | ---: | ---: | ---: | --- |", *rows, "",
+    ]
+    pdf = scenarios["template"].median("pdf_seconds")
+    if pdf is not None:
+        lines.append(f"PDF rendering alone (template-edit rebuild, WeasyPrint): median {pdf:.2f} s.")
+    if scenarios["notebook"].samples:
+        lines.append(f"Cold build / nbconvert: {cold / scenarios['notebook'].median():.2f}x.")
+    lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
