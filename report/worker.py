@@ -10,6 +10,7 @@ import importlib
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -40,8 +41,22 @@ def run_experiment(directory: Path) -> None:
     write_result(result, directory, seconds)
 
 
+def exit_with_parent(poll_seconds: float = 0.5) -> None:
+    """If the build process dies (even by SIGKILL), its workers stop too instead of running on."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_seconds)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main() -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    exit_with_parent()
     directory = Path(sys.argv[1])
     try:
         run_experiment(directory)

@@ -2,6 +2,7 @@
 the real machinery, so pipeline tests run in seconds and never touch the real site."""
 from __future__ import annotations
 
+import shutil
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,3 +64,18 @@ def project(tmp_path: Path) -> FakeProject:
 
 def statuses(report: BuildReport) -> dict[str, str]:
     return {o.experiment.name: o.status for o in report.outcomes}
+
+
+@pytest.fixture
+def cli_project(tmp_path: Path) -> FakeProject:
+    """A copy of build.py and the machinery with fixture experiments, to drive the real CLI."""
+    root = tmp_path / "cli"
+    root.mkdir()
+    shutil.copy2(REPO / "build.py", root / "build.py")
+    shutil.copytree(REPO / "report", root / "report", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "templates", root / "templates", ignore=shutil.ignore_patterns("sections"))
+    (root / "templates" / "sections").mkdir()
+    (root / "experiments").mkdir()
+    (root / "experiments" / "__init__.py").write_text("")
+    (root / "experiments" / "helper.py").write_text("VALUE = 1\n")
+    return FakeProject(root)

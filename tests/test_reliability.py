@@ -1,0 +1,141 @@
+"""Interruptions, reproducibility, missing system pieces and no network: the old site survives."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from test_pipeline import tree_digest
+
+SLOW_WHEN_ASKED = '''
+import os, time
+from experiments.helper import VALUE
+from report.model import Result
+TITLE = "慢"
+ORDER = 2
+def run(ctx):
+    if VALUE == 2:
+        time.sleep(120)
+    return Result(metrics={"value": VALUE})
+'''
+
+
+def start_build(project, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "build.py", "--out", "site", *args], cwd=project.root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_worker(project, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if list((project.root / ".cache" / "results").glob("slow-*.tmp-*/spec.json")):
+            time.sleep(1.0)  # let it get into run()
+            return
+        time.sleep(0.1)
+    raise AssertionError("the worker never started")
+
+
+def workers_alive(project) -> list[int]:
+    alive = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"report.worker" in cmd and any(str(project.root).encode() in part for part in cmd):
+                alive.append(int(proc.name))
+    return alive
+
+
+@pytest.fixture
+def built_cli(cli_project):
+    cli_project.simple("fast", 1)
+    cli_project.experiment("slow", SLOW_WHEN_ASKED)
+    cli_project.template("slow", "<p>{{ m.value }}</p>")
+    done = subprocess.run([sys.executable, "build.py", "--out", "site", "--no-pdf"], cwd=cli_project.root,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    (cli_project.root / "experiments" / "helper.py").write_text("VALUE = 2\n")
+    return cli_project
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_an_interrupted_build_keeps_the_site_and_the_cache_usable(built_cli, sig):
+    project = built_cli
+    before = tree_digest(project.root / "site")
+    build = start_build(project, "--no-pdf")
+    wait_for_worker(project)
+    build.send_signal(sig)
+    build.wait(timeout=20)
+    if sig == signal.SIGINT:
+        assert build.returncode == 130
+        assert "previous site is unchanged" in build.stderr.read()
+    deadline = time.monotonic() + 5
+    while workers_alive(project) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not workers_alive(project), "workers must not outlive the build"
+    assert tree_digest(project.root / "site") == before
+    (project.root / "experiments" / "helper.py").write_text("VALUE = 3\n")
+    again = subprocess.run([sys.executable, "build.py", "--out", "site", "--no-pdf"], cwd=project.root,
+                           capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert not list((project.root / ".cache" / "results").glob("*.tmp-*")), "abandoned worker folders are removed"
+    assert not list(project.root.glob(".site.*"))
+
+
+def test_a_failing_build_exits_nonzero_and_names_the_experiment(cli_project):
+    cli_project.simple("fast", 1)
+    cli_project.experiment("oops", 'TITLE = "错"\nORDER = 2\ndef run(ctx):\n    return 1 / 0\n')
+    result = subprocess.run([sys.executable, "build.py", "--out", "site", "--no-pdf"], cwd=cli_project.root,
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "oops" in result.stderr and "ZeroDivisionError" in result.stderr
+    assert not (cli_project.root / "site").exists()
+
+
+def test_two_clean_builds_are_byte_identical(project, tmp_path):
+    project.experiment("plot", '''
+        import matplotlib.pyplot as plt
+        import numpy as np
+        from report.model import Figure, Result
+        TITLE = "作图"
+        ORDER = 1
+        def run(ctx):
+            fig, ax = plt.subplots()
+            ax.plot(np.random.default_rng(ctx.seed).normal(size=50))
+            ax.set_title("随机游走")
+            return Result(figures=[Figure("f", fig, "图题", "说明")], metrics={"x": 0.25})
+    ''')
+    project.template("plot", '{{ figure("f") }}{{ tex(r"\\frac{1}{2}") }}<p><b>粗体</b> {{ m.x | pct }}</p>')
+    project.build(out=tmp_path / "a", pdf=True)
+    shutil.rmtree(project.root / ".cache")
+    project.build(out=tmp_path / "b", pdf=True)
+    assert tree_digest(tmp_path / "a") == tree_digest(tmp_path / "b")
+    assert (tmp_path / "a" / "handout.pdf").stat().st_size > 0
+
+
+def test_missing_harfbuzz_subsetter_warns_with_the_install_hint(tmp_path, monkeypatch):
+    from weasyprint.text import ffi
+
+    from report.pdf import render_pdf
+
+    monkeypatch.setattr(ffi, "harfbuzz_subset", None)
+    with pytest.warns(UserWarning, match="libharfbuzz-subset0"):
+        render_pdf('<html lang="zh-CN"><p>中文</p></html>', tmp_path, tmp_path / "x.pdf")
+
+
+def test_the_build_needs_no_network(cli_project):
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-rn", "true"]).returncode != 0:
+        pytest.skip("cannot create a network namespace here (unshare -rn)")
+    cli_project.simple("fast", 1)
+    result = subprocess.run(["unshare", "-rn", sys.executable, "build.py", "--out", "site"],
+                            cwd=cli_project.root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (cli_project.root / "site" / "handout.pdf").stat().st_size > 0
