@@ -113,7 +113,8 @@ def _write_assets(staging: Path, sections: list[SectionView], formulas: FormulaR
     (staging / ".nojekyll").write_bytes(b"")
     css = (STATIC_DIR / "style.css").read_text(encoding="utf-8") + "\n/* Pygments */\n" + stylesheet()
     (staging / "style.css").write_text(css, encoding="utf-8")
-    shutil.copyfile(STATIC_DIR / "site.js", staging / "site.js")
+    for name in ("site.js", "favicon.svg"):
+        shutil.copyfile(STATIC_DIR / name, staging / name)
     for section in walk(sections):
         for figure in section.figures.values():
             target = staging / figure.src

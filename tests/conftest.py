@@ -3,6 +3,8 @@ the real machinery, so pipeline tests run in seconds and never touch the real si
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,3 +81,13 @@ def cli_project(tmp_path: Path) -> FakeProject:
     (root / "experiments" / "__init__.py").write_text("")
     (root / "experiments" / "helper.py").write_text("VALUE = 1\n")
     return FakeProject(root)
+
+
+@pytest.fixture(scope="session")
+def quick_site(tmp_path_factory) -> Path:
+    """The real tutorial built once with `build.py --quick`, shared by the end-to-end tests."""
+    out = tmp_path_factory.mktemp("quick") / "site"
+    result = subprocess.run([sys.executable, "build.py", "--quick", "--out", str(out)], cwd=REPO,
+                            capture_output=True, text=True, timeout=1800)
+    assert result.returncode == 0, result.stderr
+    return out

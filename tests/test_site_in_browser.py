@@ -1,0 +1,80 @@
+"""The site as a reader's browser sees it: headless Chromium over loopback, phone and desktop."""
+from __future__ import annotations
+
+import functools
+import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SCREENSHOTS = REPO / "tests" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it)")]
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(quick_site):
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(quick_site)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser, server, width: int, height: int):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url}"))
+    page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+    page.on("request", lambda r: problems.append(f"external request: {r.url}")
+            if not r.url.startswith(server) else None)
+    page.goto(server, wait_until="load")
+    return page, problems
+
+
+IMAGES = """Promise.all([...document.images].map(img => {
+  img.loading = 'eager';
+  return img.decode().then(() => [img.getAttribute('src'), img.naturalWidth, img.naturalHeight])
+                     .catch(() => [img.getAttribute('src'), 0, 0]);
+}))"""
+
+
+@pytest.mark.parametrize("name, width, height", [("desktop", 1440, 900), ("phone", 375, 812)])
+def test_site_renders_cleanly(browser, server, name, width, height):
+    page, problems = open_page(browser, server, width, height)
+    images = page.evaluate(IMAGES)
+    assert images, "the page has images"
+    broken = [src for src, w, h in images if not (w > 0 and h > 0)]
+    assert not broken, f"images that did not decode: {broken}"
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"horizontal overflow of {overflow}px at {width}px"
+    pdf = page.request.get(server + page.get_attribute("a.pdf-link", "href"))
+    assert pdf.ok and pdf.body()[:5] == b"%PDF-"
+    assert page.get_attribute("html", "lang") == "zh-CN"
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png")
+    page.wait_for_timeout(300)
+    assert not problems, problems
+    page.close()
