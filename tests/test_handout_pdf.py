@@ -1,0 +1,54 @@
+"""The printed handout's structure: outline, table of contents, metadata, fonts."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from report.discover import discover
+
+pytestmark = pytest.mark.slow
+TOC_LINE = re.compile(r"^(\d+(?:\.\d+)*)\s+(.+?)\s*\.{3,}\s*(\d+)\s*$")
+
+
+@pytest.fixture(scope="module")
+def pdf(quick_site: Path) -> PdfReader:
+    return PdfReader(quick_site / "handout.pdf")
+
+
+def outline(reader: PdfReader) -> dict[str, int]:
+    """Bookmark title -> 1-based page number, for the whole tree."""
+    found = {}
+
+    def walk(items):
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            else:
+                found[item.title] = reader.get_destination_page_number(item) + 1
+    walk(reader.outline)
+    return found
+
+
+def toc(reader: PdfReader) -> dict[str, int]:
+    text = "\n".join(page.extract_text() for page in reader.pages[1:4])
+    return {f"{m[1]} {m[2]}": int(m[3]) for line in text.splitlines() if (m := TOC_LINE.match(line.strip()))}
+
+
+def test_every_section_has_a_bookmark_and_a_toc_entry_with_the_right_page(pdf):
+    bookmarks, contents = outline(pdf), toc(pdf)
+    for e in discover():
+        label = f"{e.number} {e.title}"
+        assert label in bookmarks, f"no bookmark for {label}: {sorted(bookmarks)}"
+        assert contents.get(label) == bookmarks[label], f"TOC says {contents.get(label)}, section starts on {bookmarks[label]}"
+        assert e.title in pdf.pages[bookmarks[label] - 1].extract_text()
+
+
+def test_metadata_title_language_and_page_footer(pdf):
+    assert pdf.metadata.title == "神经网络实现详解"
+    assert pdf.trailer["/Root"]["/Lang"] == "zh-CN"
+    pages = len(pdf.pages)
+    assert pages >= len(discover()) + 2, "cover, contents, and a page per section at least"
+    assert f"第 {pages} 页 / 共 {pages} 页" in pdf.pages[-1].extract_text()
