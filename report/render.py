@@ -21,6 +21,7 @@ from report.formulas import FormulaRenderer
 from report.highlight import highlight
 from report.model import Listing, Result
 from report.runner import Outcome
+from report.typography import autospace
 
 TEMPLATES_DIR = ROOT / "templates"
 
@@ -186,7 +187,7 @@ class PageRenderer:
             helpers.check_all_placed()
         except (RenderError, TemplateError) as exc:
             raise RenderError(f"templates/{name}{_template_line(exc, name)}: {exc}") from exc
-        return Markup(html)
+        return Markup(autospace(html))
 
 
 def _template_line(exc: Exception, name: str) -> str:
