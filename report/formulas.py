@@ -9,6 +9,7 @@ from pathlib import Path
 
 SIZE = 20.0  # ziamath's units per em; the image is then sized in em to follow the text
 _DIMENSIONS = re.compile(r'width="([\d.]+)" height="([\d.]+)"')
+_UNKNOWN_COMMAND = re.compile(r">(\\[A-Za-z]+)<")  # latex2mathml keeps what it cannot parse as text
 
 
 class FormulaError(ValueError):
@@ -45,9 +46,12 @@ class FormulaRenderer:
 
         try:
             math = ziamath.Latex(latex, size=SIZE, inline=not display)
+            unknown = _UNKNOWN_COMMAND.findall(math.mathmlstr())
             svg = math.svg()
         except Exception as exc:  # ziamath raises assorted errors on bad LaTeX
-            raise FormulaError(f"cannot typeset {latex!r}: {exc}") from exc
+            raise FormulaError(f"cannot typeset {latex!r}: {type(exc).__name__} {exc}") from exc
+        if unknown:
+            raise FormulaError(f"cannot typeset {latex!r}: unknown command {', '.join(unknown)}")
         width, height = map(float, _DIMENSIONS.search(svg).groups())
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = svg_path.with_suffix(".tmp")

@@ -17,7 +17,7 @@ from jinja2.ext import Extension
 from markupsafe import Markup
 
 from report.discover import ROOT
-from report.formulas import FormulaRenderer
+from report.formulas import FormulaError, FormulaRenderer
 from report.highlight import highlight
 from report.model import Listing, Result
 from report.runner import Outcome
@@ -185,7 +185,7 @@ class PageRenderer:
                 listing=helpers.listing, log=helpers.log, ref=helpers.ref, sec=helpers.sec,
                 tex=helpers.tex, itex=helpers.itex)
             helpers.check_all_placed()
-        except (RenderError, TemplateError) as exc:
+        except (RenderError, FormulaError, TemplateError) as exc:
             raise RenderError(f"templates/{name}{_template_line(exc, name)}: {exc}") from exc
         return Markup(autospace(html))
 
