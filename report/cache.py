@@ -169,6 +169,16 @@ class ResultCache:
             shutil.rmtree(directory, ignore_errors=True)
             return None
 
+    def last_seconds(self, name: str) -> float:
+        """How long this experiment took when it last ran (any key), 0 if never: for scheduling."""
+        entries = [p for p in self.root.glob(f"{name}-*/{RESULT_FILE}")]
+        if not entries:
+            return 0.0
+        try:
+            return float(json.loads(max(entries, key=lambda p: p.stat().st_mtime).read_text())["seconds"])
+        except (OSError, ValueError, KeyError):
+            return 0.0
+
     def store(self, name: str, key: str, finished: Path) -> Path:
         """Move a finished worker directory into place (atomic rename on one filesystem)."""
         target = self.entry(name, key)

@@ -91,7 +91,7 @@ class Runner:
         self.cache.root.mkdir(parents=True, exist_ok=True)
         _remove_abandoned(self.cache)
         by_name = {e.name: e for e in experiments}
-        pending = list(experiments)
+        pending = self._longest_first(experiments)
         self.progress.start(experiments)
         try:
             while pending or self.running:
@@ -103,6 +103,11 @@ class Runner:
             self._stop_all()
             self.progress.stop()
         return [self.outcomes[e.name] for e in experiments]
+
+    def _longest_first(self, experiments: list[Experiment]) -> list[Experiment]:
+        """Start what others wait for, then what took longest last time: a shorter cold build."""
+        used = {dep for e in experiments for dep in e.uses}
+        return sorted(experiments, key=lambda e: (e.name not in used, -self.cache.last_seconds(e.name)))
 
     def _schedule(self, pending: list[Experiment], by_name: dict[str, Experiment]) -> list[Experiment]:
         waiting = []

@@ -19,7 +19,8 @@ SPEC_FILE = "spec.json"
 ERROR_FILE = "error.txt"
 
 
-def run_experiment(directory: Path) -> None:
+def run_experiment(directory: Path, started: float) -> None:
+    """`started` is the worker's start, so the recorded time includes imports (TensorFlow's seconds)."""
     from report.cache import read_result, write_result
     from report.figures import export_svg, setup_matplotlib
     from report.fonts import CjkFont
@@ -30,15 +31,13 @@ def run_experiment(directory: Path) -> None:
     inputs = {name: read_result(Path(path))[0] for name, path in spec["inputs"].items()}
     ctx = Context(seed=spec["seed"], quick=spec["quick"], inputs=inputs)
 
-    started = time.perf_counter()
     module = importlib.import_module(f"experiments.{spec['name']}")
     result = validate(module.run(ctx), spec["name"])
-    seconds = time.perf_counter() - started
     for figure in result.figures:
         figure.path = f"{figure.name}.svg"
         export_svg(figure.figure, directory / figure.path)
         figure.figure = None
-    write_result(result, directory, seconds)
+    write_result(result, directory, time.perf_counter() - started)
 
 
 def exit_with_parent(poll_seconds: float = 0.5) -> None:
@@ -55,11 +54,12 @@ def exit_with_parent(poll_seconds: float = 0.5) -> None:
 
 
 def main() -> int:
+    started = time.perf_counter()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     exit_with_parent()
     directory = Path(sys.argv[1])
     try:
-        run_experiment(directory)
+        run_experiment(directory, started)
     except BaseException:  # noqa: BLE001 - everything is reported, by name, to the runner
         (directory / ERROR_FILE).write_text(traceback.format_exc(), encoding="utf-8")
         return 1
