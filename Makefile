@@ -21,13 +21,13 @@ test-quick: $(STAMP)
 
 bench: $(STAMP)
 	@.ci/install-system-packages $(SITE_PACKAGES)
-	$(PY) -m pip install --quiet -e ".[test,bench]"
+	$(PY) -m pip install --quiet ".[test,bench]"
 	$(PY) bench/run.py
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet ".[test]"
 	@touch $@
 
 clean:
