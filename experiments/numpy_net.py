@@ -276,47 +276,50 @@ def _check_training_settings(epochs, learning_rate):
         raise ValueError(f"learning_rate must be a positive finite number, got {learning_rate!r}")
 
 
-def train_many(nets: Sequence[NeuralNetwork], X, y, epochs: int, learning_rate: float) -> np.ndarray:
-    """Train networks of one architecture side by side (e.g. one per seed), as one stacked array.
-
-    Each network takes the same steps as ``net.train(X, y, epochs, learning_rate)``
-    would (tests/test_numpy_net.py checks this); the trained parameters are
-    written back into the networks. Returns the loss history, shape (len(nets), epochs).
-    """
+def _same_architecture(nets, who):
     if not nets:
-        raise ValueError("train_many needs at least one network")
+        raise ValueError(f"{who} needs at least one network")
     first = nets[0]
     for net in nets:
         if (net.layer_sizes, net.activation, net.output_activation) != \
                 (first.layer_sizes, first.activation, first.output_activation):
-            raise ValueError("train_many needs networks with the same layer sizes and activations")
+            raise ValueError(f"{who} needs networks with the same layer sizes and activations")
+    return first
+
+
+def train_many(nets: Sequence[NeuralNetwork], X, y, epochs: int, learning_rate: float,
+               return_outputs: bool = False):
+    """Train networks of one architecture side by side (e.g. one per seed), as one stacked array.
+
+    Each network takes the same steps as ``net.train(X, y, epochs, learning_rate)``
+    would (tests/test_numpy_net.py checks this); the trained parameters are
+    written back into the networks. Returns the loss history, shape (len(nets), epochs),
+    and with ``return_outputs`` also the network outputs that each epoch's loss was
+    computed from, shape (len(nets), epochs, n_samples, n_out).
+
+    Meant for tiny data sets such as XOR: the output layer's z of every epoch is kept
+    (len(nets) * epochs * n_samples * n_out floats) so that the losses are computed
+    once after the loop instead of once per epoch.
+    """
+    first = _same_architecture(nets, "train_many")
     X, y = _check_X(first, X), _check_y(first, X, y)
     _check_training_settings(epochs, learning_rate)
     W = [np.stack([net.weights[i] for net in nets]) for i in range(len(first.weights))]
     b = [np.stack([net.biases[i] for net in nets]) for i in range(len(first.biases))]
     f = HIDDEN_ACTIVATIONS[first.activation][0]
     f_grad = _GRAD_FROM_ACTIVATION[first.activation]
+    out_f = sigmoid if first.output_activation == "sigmoid" else (lambda z: z)
     n_layers, m = len(W), X.shape[0]
     ones = np.ones((1, m))
-    losses = np.empty((len(nets), epochs))
+    z_history = np.empty((len(nets), epochs) + y.shape)
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(epochs):
-            a, zs = [X], []
-            for i in range(n_layers):
-                z = a[-1] @ W[i] + b[i]
-                zs.append(z)
-                a.append(f(z) if i < n_layers - 1 else z)
-            z_out = zs[-1]
-            if first.output_activation == "sigmoid":
-                loss = np.mean(np.sum(softplus(z_out) - y * z_out, axis=2), axis=1)
-                delta = (sigmoid(z_out) - y) / m
-            else:
-                loss = np.mean(0.5 * np.sum((z_out - y) ** 2, axis=2), axis=1)
-                delta = (z_out - y) / m
-            bad = ~np.isfinite(loss)
-            if bad.any():
-                raise TrainingDivergedError(epoch, float(loss[bad][0]))
-            losses[:, epoch] = loss
+            a = [X]
+            for i in range(n_layers - 1):
+                a.append(f(a[-1] @ W[i] + b[i]))
+            z_out = a[-1] @ W[-1] + b[-1]
+            z_history[:, epoch] = z_out
+            delta = (out_f(z_out) - y) / m
             for i in range(n_layers - 1, -1, -1):
                 dW = np.swapaxes(a[i], -1, -2) @ delta if i > 0 else X.T @ delta
                 db = ones @ delta  # sum over samples
@@ -324,9 +327,17 @@ def train_many(nets: Sequence[NeuralNetwork], X, y, epochs: int, learning_rate: 
                     delta = (delta @ np.swapaxes(W[i], -1, -2)) * f_grad(a[i])
                 W[i] -= learning_rate * dW
                 b[i] -= learning_rate * db
+        if first.output_activation == "sigmoid":
+            losses = np.mean(np.sum(softplus(z_history) - y * z_history, axis=-1), axis=-1)
+        else:
+            losses = np.mean(0.5 * np.sum((z_history - y) ** 2, axis=-1), axis=-1)
+    bad = ~np.isfinite(losses)
+    if bad.any():
+        epoch = int(bad.any(axis=0).argmax())
+        raise TrainingDivergedError(epoch, float(losses[bad[:, epoch], epoch][0]))
+    if not all(np.isfinite(p).all() for p in W + b):
+        raise TrainingDivergedError(epochs, float("nan"))
     for k, net in enumerate(nets):
         net.weights = [w[k].copy() for w in W]
         net.biases = [bb[k].copy() for bb in b]
-    if not all(np.isfinite(p).all() for p in W + b):
-        raise TrainingDivergedError(epochs, float("nan"))
-    return losses
+    return (losses, out_f(z_history)) if return_outputs else losses

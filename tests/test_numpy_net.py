@@ -211,12 +211,25 @@ def test_train_many_takes_the_same_steps_as_train(activation, output_activation)
             np.testing.assert_allclose(p, q, rtol=1e-10, atol=1e-14)
 
 
+def test_train_many_returns_the_outputs_behind_each_loss():
+    nets = [NeuralNetwork([2, 3, 1], activation="relu", init="he", seed=s) for s in range(3)]
+    twins = [NeuralNetwork([2, 3, 1], activation="relu", init="he", seed=s) for s in range(3)]
+    losses, outputs = train_many(nets, XOR_X, XOR_Y, epochs=20, learning_rate=0.2, return_outputs=True)
+    assert outputs.shape == (3, 20, 4, 1)
+    for k, twin in enumerate(twins):
+        for epoch in range(20):
+            np.testing.assert_allclose(outputs[k, epoch], twin.forward(XOR_X), rtol=1e-12)
+            assert losses[k, epoch] == pytest.approx(twin.backward(XOR_X, XOR_Y, 0.2), rel=1e-12)
+
+
 def test_train_many_rejects_mixed_architectures():
     with pytest.raises(ValueError, match="same layer sizes"):
         train_many([NeuralNetwork([2, 3, 1]), NeuralNetwork([2, 4, 1])], XOR_X, XOR_Y, 1, 0.1)
     with pytest.raises(ValueError, match="same layer sizes and activations"):
         train_many([NeuralNetwork([2, 3, 1], activation="tanh"), NeuralNetwork([2, 3, 1])],
                    XOR_X, XOR_Y, 1, 0.1)
+    with pytest.raises(ValueError, match="at least one"):
+        train_many([], XOR_X, XOR_Y, 1, 0.1)
 
 
 # ---- property tests ----
