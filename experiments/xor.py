@@ -137,7 +137,7 @@ def decision_boundary_figure(nn: NeuralNetwork) -> plt.Figure:
 
 
 def sweep_figure(results: dict[str, SweepResult], epochs: int) -> plt.Figure:
-    fig, (ax_solved, ax_loss) = plt.subplots(2, 1, figsize=(8, 7.4), sharex=True)
+    fig, (ax_solved, ax_loss) = plt.subplots(1, 2, figsize=(10, 4.2))
     for i, config in enumerate(CONFIGS):
         r = results[config.key]
         style = dict(color=f"C{i}", linewidth=2.4 if config.key == "notebook" else 1.6,
@@ -147,7 +147,7 @@ def sweep_figure(results: dict[str, SweepResult], epochs: int) -> plt.Figure:
     ax_solved.set_ylabel("已解决 XOR 的种子（%）")
     ax_solved.set_ylim(0, 102)
     ax_solved.set_title("多少个随机种子已把四个样本全部分对")
-    ax_solved.legend(loc="lower right", fontsize=9)
+    ax_solved.set_xlabel("训练轮数（epoch）")
     ax_loss.set_xlabel("训练轮数（epoch）")
     ax_loss.set_ylabel("交叉熵损失（各种子的中位数）")
     ax_loss.set_yscale("log")
@@ -155,6 +155,8 @@ def sweep_figure(results: dict[str, SweepResult], epochs: int) -> plt.Figure:
     for ax in (ax_solved, ax_loss):
         ax.grid(True, alpha=0.3)
     fig.tight_layout()
+    fig.legend(*ax_solved.get_legend_handles_labels(), loc="upper center", ncol=3, frameon=False,
+               bbox_to_anchor=(0.5, 0.0))
     return fig
 
 
@@ -239,8 +241,8 @@ def run(ctx: Context) -> Result:
                    caption="训练后的网络在输入平面上的输出与决策边界",
                    alt="输入平面上网络输出的等高线图，四个 XOR 样本点标在图上"),
             Figure("sweep_curves", sweep_figure(results, sweep_epochs),
-                   caption=f"{n_seeds} 个随机种子下各配置的训练进度：上为已解决 XOR 的种子比例，下为损失的中位数（对数坐标）",
-                   alt="上图为各配置解决 XOR 的种子比例随训练轮数的变化，下图为损失中位数随训练轮数的变化"),
+                   caption=f"{n_seeds} 个随机种子下各配置的训练进度：左为已解决 XOR 的种子比例，右为损失的中位数（对数坐标）",
+                   alt="左图为各配置解决 XOR 的种子比例随训练轮数的变化，右图为损失中位数随训练轮数的变化"),
         ],
         tables=[predictions, sweep_table],
         metrics=metrics,
