@@ -51,6 +51,7 @@ class BuildReport:
     seconds: float
     pdf_rendered: bool | None = None  # None: no PDF asked for; False: reused from the cache
     stages: dict[str, float] = field(default_factory=dict)  # wall seconds per stage
+    numbers: dict[str, str] = field(default_factory=dict)  # every discovered section's number
 
     @property
     def failures(self) -> list[Outcome]:
@@ -70,9 +71,10 @@ def select(experiments: list[Experiment], only: list[str]) -> list[Experiment]:
 def build(options: BuildOptions, progress: Progress) -> BuildReport:
     started = time.perf_counter()
     font = find_cjk_font()
-    experiments = select(discover(options.settings.root / "experiments"), options.only)
+    everything = discover(options.settings.root / "experiments")
     runner = Runner(ResultCache(options.cache_dir / "results"), font, options.settings, progress)
-    report = BuildReport(runner.run(experiments), 0.0)
+    report = BuildReport(runner.run(select(everything, options.only)), 0.0)
+    report.numbers = {e.name: e.number for e in everything}
     report.stages["experiments"] = time.perf_counter() - started
     if not report.failures:
         report.pdf_rendered = write_site(report, font, options)
@@ -86,7 +88,7 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> boo
     formulas = FormulaRenderer(options.cache_dir / "math")
     renderer = PageRenderer(formulas, options.settings.root)
     sections = build_views(outcomes)
-    renderer.render_sections(sections)
+    renderer.render_sections(sections, report.numbers)
     book = Book(date=build_date())
     staging = options.out.parent / f".{options.out.name}.tmp-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)

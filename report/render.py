@@ -168,17 +168,19 @@ class PageRenderer:
         self.env.filters.update(fixed=fixed, pct=pct, sci=sci, int=integer)
         self.macros = self.env.get_template("macros.html").module
 
-    def render_sections(self, sections: list[SectionView]) -> None:
+    def render_sections(self, sections: list[SectionView], numbers: dict[str, str] | None = None) -> None:
+        """`numbers` names every discovered section, so sec() can mention one that --only left out."""
         lookup = {s.name: s for s in walk(sections)}
+        numbers = {**(numbers or {}), **{s.name: s.number for s in lookup.values()}}
         for section in lookup.values():
-            section.body = self._render_section(section, lookup)
+            section.body = self._render_section(section, lookup, numbers)
 
     def page(self, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(**context)
 
-    def _render_section(self, section: SectionView, lookup: dict[str, SectionView]) -> Markup:
+    def _render_section(self, section: SectionView, lookup: dict[str, SectionView], numbers: dict[str, str]) -> Markup:
         name = f"sections/{section.name}.html"
-        helpers = _SectionHelpers(section, lookup, self.macros, self.formulas)
+        helpers = _SectionHelpers(section, lookup, numbers, self.macros, self.formulas)
         try:
             html = self.env.get_template(name).render(
                 m=section.m, sections=SectionLookup(lookup), figure=helpers.figure, table=helpers.table,
@@ -199,17 +201,19 @@ def _template_line(exc: Exception, name: str) -> str:
 class _SectionHelpers:
     """The functions a section template calls; they also check each item is placed once."""
 
-    def __init__(self, section: SectionView, lookup: dict[str, SectionView], macros, formulas: FormulaRenderer):
+    def __init__(self, section: SectionView, lookup: dict[str, SectionView], numbers: dict[str, str],
+                 macros, formulas: FormulaRenderer):
         self.section, self.lookup, self.macros, self.formulas = section, lookup, macros, formulas
-        self.placed: list[str] = []
+        self.numbers = numbers  # every discovered section's number, built or not
+        self.placed: list[tuple[str, str]] = []  # (kind, name): names are unique per kind
 
     def _place(self, kind: str, name: str, items: dict) -> Any:
         if name not in items:
             raise RenderError(f"{kind} {name!r} is not in the result of {self.section.name!r} "
                               f"(it has: {', '.join(items) or 'none'})")
-        if name in self.placed:
+        if (kind, name) in self.placed:
             raise RenderError(f"{kind} {name!r} is placed twice")
-        self.placed.append(name)
+        self.placed.append((kind, name))
         return items[name]
 
     def figure(self, name: str) -> Markup:
@@ -238,9 +242,12 @@ class _SectionHelpers:
         raise RenderError(f"ref({target!r}): {section.name!r} has no figure or table {name!r}")
 
     def sec(self, name: str) -> Markup:
-        if name not in self.lookup:
-            raise RenderError(f"sec({name!r}): no such section in this build")
-        return Markup(self.macros.sec(self.lookup[name]))
+        """A link to a built section; plain text for one left out by --only; an error for a typo."""
+        if name in self.lookup:
+            return Markup(self.macros.sec(self.lookup[name]))
+        if name in self.numbers:
+            return Markup(self.macros.sec_unbuilt(self.numbers[name]))
+        raise RenderError(f"sec({name!r}): no such section (known: {', '.join(self.numbers)})")
 
     def tex(self, latex: str) -> Markup:
         return Markup(self.macros.formula(self.formulas.render(latex, display=True)))
@@ -251,7 +258,7 @@ class _SectionHelpers:
     def check_all_placed(self) -> None:
         """Every figure and table appears once, in the order the experiment returned them."""
         for kind, items in (("figure", self.section.figures), ("table", self.section.tables)):
-            placed = [n for n in self.placed if n in items]
+            placed = [n for k, n in self.placed if k == kind]
             if placed != list(items):
                 missing = [n for n in items if n not in placed]
                 problem = f"not placed: {', '.join(missing)}" if missing else \

@@ -91,3 +91,12 @@ def quick_site(tmp_path_factory) -> Path:
                             capture_output=True, text=True, timeout=1800)
     assert result.returncode == 0, result.stderr
     return out
+
+
+@pytest.fixture(scope="session")
+def cjk_figures() -> None:
+    """matplotlib set up as the worker sets it up, for tests that call an experiment's run()."""
+    from report.figures import setup_matplotlib
+    from report.fonts import find_cjk_font
+
+    setup_matplotlib(find_cjk_font())

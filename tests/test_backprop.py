@@ -18,11 +18,7 @@ TEMPLATE = ROOT / "templates" / "sections" / "backprop.html"
 
 
 @pytest.fixture(scope="module")
-def result():
-    from report.figures import setup_matplotlib
-    from report.fonts import find_cjk_font
-
-    setup_matplotlib(find_cjk_font())
+def result(cjk_figures):
     return validate(backprop.run(Context(quick=True)), "backprop")
 
 

@@ -84,3 +84,20 @@ def test_filters_format_for_chinese_text():
     assert fixed(-0.1234, 2) == "−0.12"
     assert str(sci(0.0000123, 2)) == "1.23 × 10<sup>−5</sup>"
     assert integer(12345.4) == "12,345"
+
+
+def test_names_are_unique_per_kind_and_sec_survives_only(tmp_path):
+    root = tmp_path / "proj"
+    (root / "templates" / "sections").mkdir(parents=True)
+    (root / "templates" / "sections" / "one.html").write_text(
+        '{{ figure("a") }}{{ figure("b") }}{{ table("t") }}{{ log("a") }}见{{ sec("later") }}', encoding="utf-8")
+    result = two_sections()[0].result
+    result.logs = {"a": "输出"}
+    renderer = PageRenderer(FormulaRenderer(tmp_path / "math"), root)
+    sections = build_views([outcome("one", (1,), result)])
+    renderer.render_sections(sections, {"later": "5"})
+    assert "见第 5 节" in str(sections[0].body)
+    with pytest.raises(RenderError, match="no such section"):
+        (root / "templates" / "sections" / "one.html").write_text('{{ sec("typo") }}', encoding="utf-8")
+        renderer.env.cache.clear()
+        renderer.render_sections(build_views([outcome("one", (1,), Result())]), {"later": "5"})

@@ -20,11 +20,7 @@ TEMPLATE = ROOT / "templates" / "sections" / "xor.html"
 
 
 @pytest.fixture(scope="module")
-def result():
-    from report.figures import setup_matplotlib
-    from report.fonts import find_cjk_font
-
-    setup_matplotlib(find_cjk_font())  # as the runner does: Chinese labels need the CJK font
+def result(cjk_figures):
     return validate(xor.run(Context(quick=True)), "xor")
 
 
