@@ -10,11 +10,13 @@ _TAG = re.compile(r"(<[^>]*>)")
 _HAN_LATIN = re.compile(f"([{HAN}])([{LATIN}])")
 _LATIN_HAN = re.compile(f"([{LATIN}])([{HAN}])")
 _VERBATIM = ("pre", "code", "script", "style", "textarea")
+_INLINE = ("a", "b", "strong", "em", "i", "span", "sub", "sup", "small", "abbr", "mark", "q")
 
 
 def autospace(html: str) -> str:
     """A thin space between Han characters and Latin letters or digits that touch, as
-    Chinese typesetting asks (W3C clreq), also across inline tags (图 <a>1</a>复现);
+    Chinese typesetting asks (W3C clreq), also across inline tags (<a>图 1</a>复现) but not
+    across blocks or table cells;
     text inside pre/code and inside tags is left alone."""
     parts = _TAG.split(html)
     verbatim = 0
@@ -24,6 +26,8 @@ def autospace(html: str) -> str:
             name = part.strip("</>").split()[0].lower() if part.strip("</>") else ""
             if name in _VERBATIM and not part.endswith("/>"):
                 verbatim += -1 if part.startswith("</") else 1
+            if name not in _INLINE:
+                previous = ""  # text in another block, cell or image never touches this one
             continue
         if verbatim or not part:
             continue

@@ -16,3 +16,8 @@ def test_across_inline_tags():
 def test_code_attributes_and_preformatted_text_are_untouched():
     html = '<img alt="ReLU函数"><code>x是1</code><pre>层1激活</pre>'
     assert autospace(html) == html
+
+
+def test_not_across_blocks_or_cells():
+    html = "<tr><td>隐藏层</td><td>4 个</td></tr><p>中文</p><p>ABC</p>"
+    assert autospace(html) == html
