@@ -15,7 +15,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--only", "no_such_section"], "unknown section no_such_section; choose from: activations"),
+    (["--only", "no_such_section"], "unknown section no_such_section; choose from: xor, activations"),
     (["--jobs", "0"], "must be positive"),
     (["--jobs", "many"], "'many' is not a number"),
     (["--timeout", "-1"], "must be positive"),

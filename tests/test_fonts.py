@@ -33,15 +33,15 @@ def test_this_machine_has_a_cjk_font_with_bold():
 
 
 def test_missing_glyph_in_a_figure_is_an_error(tmp_path):
-    setup_matplotlib(find_cjk_font())
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots()
-    ax.set_title("中文没问题")
-    export_svg(fig, tmp_path / "ok.svg")
-    assert b"<path" in (tmp_path / "ok.svg").read_bytes()
-    fig, ax = plt.subplots()
-    ax.set_title("\U00013000")  # an Egyptian hieroglyph: in no installed font
-    with pytest.raises(MissingGlyphError):
-        export_svg(fig, tmp_path / "bad.svg")
-    matplotlib.rcdefaults()
+    with matplotlib.rc_context():  # leave other tests' matplotlib set-up as it was
+        setup_matplotlib(find_cjk_font())
+        fig, ax = plt.subplots()
+        ax.set_title("中文没问题")
+        export_svg(fig, tmp_path / "ok.svg")
+        assert b"<path" in (tmp_path / "ok.svg").read_bytes()
+        fig, ax = plt.subplots()
+        ax.set_title("\U00013000")  # an Egyptian hieroglyph: in no installed font
+        with pytest.raises(MissingGlyphError):
+            export_svg(fig, tmp_path / "bad.svg")
