@@ -1,0 +1,84 @@
+"""§6: per-layer activation heatmaps built from §5's trained weights, with a dead-ReLU count."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from report.model import Context, Result, validate
+
+keras_circles = pytest.importorskip("experiments.keras_circles")
+layer_activations = pytest.importorskip("experiments.layer_activations")
+
+
+@pytest.fixture(scope="module")
+def trained(cjk_figures):
+    return keras_circles.run(Context(quick=True))
+
+
+@pytest.fixture(scope="module")
+def quick(trained):
+    return validate(layer_activations.run(Context(quick=True, inputs={"keras_circles": trained})),
+                    "layer_activations")
+
+
+def numpy_hidden(weights: dict, x: np.ndarray) -> list[np.ndarray]:
+    """An independent forward pass through the two ReLU layers."""
+    a1 = np.maximum(0, x @ weights["weight_0"] + weights["weight_1"])
+    a2 = np.maximum(0, a1 @ weights["weight_2"] + weights["weight_3"])
+    return [a1, a2]
+
+
+def test_declared_items(quick):
+    assert [f.name for f in quick.figures] == ["heatmaps"]
+    assert [t.name for t in quick.tables] == ["dead_units"]
+    assert [lst.name for lst in quick.listings] == ["visualize"]
+    assert "model.inputs" in quick.listings[0].code
+
+
+def test_one_panel_per_layer_with_colour_bar(quick):
+    fig = quick.figures[0].figure
+    panels = [ax for ax in fig.axes if ax.images]
+    assert len(panels) == len(keras_circles.build_model().layers) == quick.metrics["n_layers"] == 3
+    assert len(fig.axes) == 2 * len(panels)  # every panel has its colour bar
+    # neurons x samples
+    assert [p.images[0].get_array().shape for p in panels] == [
+        (16, quick.metrics["n_samples_shown"]), (8, quick.metrics["n_samples_shown"]), (1, quick.metrics["n_samples_shown"])]
+
+
+def test_heatmaps_come_from_the_handed_over_weights(trained, quick):
+    data = keras_circles.circles(test_size=keras_circles.TEST_SIZE, seed=42)
+    k = layer_activations.SAMPLES_PER_CLASS
+    picks = np.concatenate([np.flatnonzero(data.y_test == c)[:k] for c in (0, 1)])
+    expected = numpy_hidden(trained.arrays, data.x_test[picks])
+    panels = [ax for ax in quick.figures[0].figure.axes if ax.images]
+    for panel, activation in zip(panels, expected):
+        np.testing.assert_allclose(panel.images[0].get_array(), activation.T, rtol=1e-4, atol=1e-5)
+
+
+def test_dead_units_counted_on_the_training_set(trained, quick):
+    data = keras_circles.circles(test_size=keras_circles.TEST_SIZE, seed=42)
+    dead = [int(np.sum(np.all(a <= 0, axis=0))) for a in numpy_hidden(trained.arrays, data.x_train)]
+    assert [quick.metrics["dead_layer1"], quick.metrics["dead_layer2"]] == dead
+    assert quick.metrics["dead_total"] == sum(dead)
+
+
+def test_all_dead_when_weights_push_everything_negative(trained):
+    """No retraining: the section shows whatever weights it is given."""
+    arrays = dict(trained.arrays)
+    arrays["weight_1"] = np.full_like(arrays["weight_1"], -100.0)  # first-layer biases: every unit off
+    result = layer_activations.run(Context(quick=True, inputs={"keras_circles": Result(arrays=arrays)}))
+    assert result.metrics["dead_layer1"] == 16
+
+
+def test_deterministic(trained, quick):
+    again = layer_activations.run(Context(quick=True, inputs={"keras_circles": trained}))
+    assert again.metrics == quick.metrics
+
+
+def test_template_quotes_only_existing_metrics(quick):
+    text = (Path(__file__).resolve().parent.parent / "templates" / "sections" / "layer_activations.html").read_text(encoding="utf-8")
+    quoted = set(re.findall(r"(?<![\w.])m\.(\w+)", text))
+    assert quoted and quoted <= set(quick.metrics), quoted - set(quick.metrics)

@@ -1,0 +1,93 @@
+"""§7.1–7.5: each practical tip plots the runs §7 handed over and quotes measured numbers."""
+from __future__ import annotations
+
+import importlib
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from report.model import Context, validate
+
+TIPS = {"tip_relu": ["relu"], "tip_batchnorm": ["batchnorm"], "tip_dropout": ["dropout"],
+        "tip_init": ["init"], "tip_optimizer": ["optimizers"]}
+TEMPLATED = ["summary", *TIPS]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def summary_result(cjk_figures):
+    summary = pytest.importorskip("experiments.summary")
+    return summary.run(Context(quick=True))
+
+
+@pytest.fixture(scope="module")
+def tip_results(summary_result):
+    return {name: validate(importlib.import_module(f"experiments.{name}").run(
+        Context(quick=True, inputs={"summary": summary_result})), name) for name in TIPS}
+
+
+@pytest.mark.parametrize("name", TIPS)
+def test_tip_declares_its_figure_and_numbers(name, tip_results):
+    result = tip_results[name]
+    assert [f.name for f in result.figures] == TIPS[name]
+    assert result.metrics
+    for key, value in result.metrics.items():
+        assert isinstance(value, str) or math.isfinite(value), key
+
+
+@pytest.mark.parametrize("name", TIPS)
+def test_tip_is_a_subsection_of_7_using_summary(name):
+    from report.discover import read_experiment
+    experiment = read_experiment(ROOT / "experiments" / f"{name}.py")
+    assert experiment.order[0] == 7 and len(experiment.order) == 2
+    assert experiment.uses == ("summary",)
+
+
+def test_tips_are_numbered_1_to_5():
+    from report.discover import read_experiment
+    orders = sorted(read_experiment(ROOT / "experiments" / f"{n}.py").order for n in TIPS)
+    assert orders == [(7, k) for k in range(1, 6)]
+
+
+def test_tips_do_not_import_tensorflow():
+    """The training ran in §7; a tip's own worker must not pay TensorFlow's import again."""
+    code = ("import sys; import " + ", ".join(f"experiments.{n}" for n in TIPS)
+            + "; print('tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_dropout_gap_is_train_minus_test(tip_results):
+    m = tip_results["tip_dropout"].metrics
+    for name in ("plain", "dropout"):
+        assert m[f"{name}_gap"] == pytest.approx(m[f"{name}_train_accuracy"] - m[f"{name}_test_accuracy"])
+
+
+def test_relu_tip_quotes_the_handed_over_gradients(summary_result, tip_results):
+    m = tip_results["tip_relu"].metrics
+    grads = summary_result.arrays["deep/sigmoid/grad_norms"]
+    assert m["sigmoid_grad_first"] == pytest.approx(grads[0])
+    assert m["sigmoid_grad_ratio"] == pytest.approx(grads[-1] / grads[0])
+
+
+def test_optimizer_reach_epoch_matches_curve(summary_result, tip_results):
+    m = tip_results["tip_optimizer"].metrics
+    for name in ("sgd", "momentum", "adam"):
+        curve = summary_result.arrays[f"opt/{name}/test_accuracy"]
+        hits = [i for i, v in enumerate(curve) if v >= m["target"]]
+        assert m[f"{name}_reach"] == (f"第 {hits[0] + 1} 轮" if hits else "未达到")
+
+
+@pytest.mark.parametrize("name", TEMPLATED)
+def test_templates_quote_only_existing_metrics(name, tip_results, summary_result):
+    """Every {{ m.key }} in a template is a metric the experiment returns (also in quick mode)."""
+    metrics = tip_results[name].metrics if name in TIPS else summary_result.metrics
+    text = (ROOT / "templates" / "sections" / f"{name}.html").read_text(encoding="utf-8")
+    quoted = set(re.findall(r"(?<![\w.])m\.(\w+)", text))
+    assert quoted and quoted <= set(metrics), quoted - set(metrics)
+    for key in re.findall(r"sections\.summary\.m\.(\w+)", text):
+        assert key in summary_result.metrics, key
