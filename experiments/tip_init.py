@@ -25,6 +25,9 @@ def run(ctx: Context) -> Result:
                     f"{key}_train_loss": final(runs[name], "train_loss"),
                     f"{key}_train_accuracy": final(runs[name], "train_accuracy"),
                     f"{key}_grad_first": float(runs[name]["grad_norms"][0])}
+        mid = len(runs[name]["train_loss"]) // 2  # halfway through training
+        metrics[f"{key}_mid_loss"] = float(runs[name]["train_loss"][mid - 1])
+    metrics["mid_epoch"] = len(runs["relu_he"]["train_loss"]) // 2
     metrics["n_hidden"] = len(runs["relu_he"]["act_stds"])
     return Result(
         figures=[Figure("init", fig, caption="三种初始化下的深层 ReLU 网络：左为训练前各层输出的标准差，右为训练损失",
