@@ -31,7 +31,7 @@ def parse_args(argv: list[str], names: list[str]) -> argparse.Namespace:
     parser = OneLineParser(prog="build.py", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes and epochs (for tests and previews)")
     parser.add_argument("--only", nargs="+", metavar="NAME", default=[],
-                        help="build only these sections (and those they use): " + ", ".join(names))
+                        help="build only these sections (and those they use or cite): " + ", ".join(names))
     parser.add_argument("--no-pdf", dest="pdf", action="store_false", help="skip the PDF handout")
     parser.add_argument("--force", action="store_true", help="re-run experiments even when cached")
     parser.add_argument("--jobs", type=positive(int), default=os.cpu_count() or 1, metavar="N",

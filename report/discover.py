@@ -4,6 +4,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterable
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS_DIR = ROOT / "experiments"
@@ -92,8 +93,9 @@ def _check_acyclic(experiments: list[Experiment]) -> None:
         visit(name, ())
 
 
-def with_dependencies(selected: list[Experiment], every: list[Experiment]) -> list[Experiment]:
-    """The selected experiments plus everything they USE, in reading order."""
+def with_dependencies(selected: list[Experiment], every: list[Experiment],
+                      needs: Callable[[Experiment], Iterable[str]] = lambda e: e.uses) -> list[Experiment]:
+    """The selected experiments plus everything they need (by default: USE), in reading order."""
     by_name = {e.name: e for e in every}
     wanted: set[str] = set()
     stack = [e.name for e in selected]
@@ -101,5 +103,5 @@ def with_dependencies(selected: list[Experiment], every: list[Experiment]) -> li
         name = stack.pop()
         if name not in wanted:
             wanted.add(name)
-            stack.extend(by_name[name].uses)
+            stack.extend(n for n in needs(by_name[name]) if n in by_name)
     return [e for e in every if e.name in wanted]

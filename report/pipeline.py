@@ -6,6 +6,7 @@ replaced only after the whole build succeeded, so a failure never damages it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -62,10 +63,22 @@ class BuildError(Exception):
     pass
 
 
-def select(experiments: list[Experiment], only: list[str]) -> list[Experiment]:
+CITATION = re.compile(r"""sections\.(\w+)|ref\(\s*["'](\w+)\.""")
+
+
+def cited_sections(experiment: Experiment, root: Path) -> set[str]:
+    """Sections whose numbers a section's template quotes (sections.x.m.y, ref("x.fig"))."""
+    template = root / "templates" / "sections" / f"{experiment.name}.html"
+    text = template.read_text(encoding="utf-8") if template.exists() else ""
+    return {a or b for a, b in CITATION.findall(text)}
+
+
+def select(experiments: list[Experiment], only: list[str], root: Path = ROOT) -> list[Experiment]:
+    """--only NAME: that section plus what it uses and what its prose cites, so it still renders."""
     if not only:
         return experiments
-    return with_dependencies([e for e in experiments if e.name in only], experiments)
+    return with_dependencies([e for e in experiments if e.name in only], experiments,
+                             lambda e: set(e.uses) | cited_sections(e, root))
 
 
 def build(options: BuildOptions, progress: Progress) -> BuildReport:
@@ -73,7 +86,7 @@ def build(options: BuildOptions, progress: Progress) -> BuildReport:
     font = find_cjk_font()
     everything = discover(options.settings.root / "experiments")
     runner = Runner(ResultCache(options.cache_dir / "results"), font, options.settings, progress)
-    report = BuildReport(runner.run(select(everything, options.only)), 0.0)
+    report = BuildReport(runner.run(select(everything, options.only, options.settings.root)), 0.0)
     report.numbers = {e.name: e.number for e in everything}
     report.stages["experiments"] = time.perf_counter() - started
     if not report.failures:

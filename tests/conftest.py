@@ -49,7 +49,7 @@ class FakeProject:
 
     def build(self, out: Path | None = None, **settings) -> BuildReport:
         options = BuildOptions(out=out or self.root / "site", cache_dir=self.root / ".cache",
-                               pdf=settings.pop("pdf", False),
+                               pdf=settings.pop("pdf", False), only=settings.pop("only", []),
                                settings=RunSettings(root=self.root, jobs=2, **settings))
         return build(options, Progress(quiet=True))
 

@@ -182,3 +182,13 @@ def test_refuses_to_replace_a_folder_it_did_not_build(project, tmp_path):
     with pytest.raises(BuildError, match="refusing to replace"):
         project.build(out=precious)
     assert (precious / "thesis.tex").read_text() == "keep me"
+
+
+def test_only_builds_what_the_section_uses_and_cites(project):
+    project.simple("alpha", 1)
+    project.simple("beta", 2)
+    project.simple("gamma", 3)
+    project.template("gamma", "<p>引用 {{ sections.alpha.m.value }}，见{{ sec('beta') }}</p>")
+    report = project.build(only=["gamma"])
+    assert statuses(report) == {"alpha": "ran", "gamma": "ran"}
+    assert "见第 2 节" in (project.root / "site" / "index.html").read_text(encoding="utf-8")
