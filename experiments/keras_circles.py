@@ -89,6 +89,7 @@ def plot_boundary(model: keras.Model, data: Split, resolution: int) -> plt.Figur
     p = model.predict(np.c_[gx.ravel(), gy.ravel()], batch_size=4096, verbose=0).reshape(gx.shape)
     fig, ax = plt.subplots(figsize=(5.6, 5))
     im = ax.contourf(gx, gy, p, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.75)
+    im.set_rasterized(True)  # thousands of polygon vertices: an image is lighter to draw and print
     ax.contour(gx, gy, p, levels=[0.5], colors="k", linewidths=1.5)
     for cls, marker, name in ((0, "o", "外圈（类别 0）"), (1, "^", "内圈（类别 1）")):
         sel = data.y_test == cls

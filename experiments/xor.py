@@ -122,6 +122,7 @@ def decision_boundary_figure(nn: NeuralNetwork) -> plt.Figure:
     proba = nn.forward(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
     fig, ax = plt.subplots(figsize=(5.6, 4.6))
     filled = ax.contourf(gx, gy, proba, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.8)
+    filled.set_rasterized(True)  # thousands of polygon vertices: an image is lighter to draw and print
     ax.contour(gx, gy, proba, levels=[0.5], colors="black", linewidths=2)
     for label, marker, name in ((0, "o", "真实类别 0"), (1, "^", "真实类别 1")):
         pts = X_XOR[Y_XOR[:, 0] == label]

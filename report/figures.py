@@ -7,6 +7,9 @@ from pathlib import Path
 from report.fonts import CjkFont, configure_matplotlib
 
 
+RASTER_DPI = 200  # for the parts of a figure drawn as images (heatmaps, rasterized fills)
+
+
 class MissingGlyphError(RuntimeError):
     pass
 
@@ -33,7 +36,7 @@ def export_svg(figure, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     try:
-        figure.savefig(path, format="svg", bbox_inches="tight", metadata={"Date": None})
+        figure.savefig(path, format="svg", bbox_inches="tight", dpi=RASTER_DPI, metadata={"Date": None})
     except UserWarning as exc:
         raise MissingGlyphError(f"figure {path.stem}: {exc} (the CJK font is not being used for this text)") from exc
     finally:
