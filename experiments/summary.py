@@ -128,7 +128,7 @@ def run(ctx: Context) -> Result:
          f"{last(drop['dropout'], 'train_accuracy') - last(drop['dropout'], 'test_accuracy'):.1%}"],
         ["合理初始化（Xavier/He）", f"{s['depth']} 层 ReLU 网络：N(0, {s['small_std']:g}²) → He", "最终训练损失",
          f"{last(deep['relu_small'], 'train_loss'):.3f}", f"{last(deep['relu_he'], 'train_loss'):.3f}"],
-        ["合适的优化器", f"§5 的网络：SGD → Adam / SGD+Momentum", "最终训练损失",
+        ["合适的优化器", "§5 的网络：SGD → Adam / SGD+Momentum", "最终训练损失",
          f"{last(opt['sgd'], 'train_loss'):.3f}",
          f"{last(opt['adam'], 'train_loss'):.3f} / {last(opt['momentum'], 'train_loss'):.3f}"],
     ]

@@ -100,3 +100,18 @@ def cjk_figures() -> None:
     from report.fonts import find_cjk_font
 
     setup_matplotlib(find_cjk_font())
+
+
+def render_section(name: str, result, tmp_path: Path) -> str:
+    """One real section template rendered with `result` through the real helpers: a template
+    that misplaces an item or quotes a metric the result lacks raises RenderError."""
+    from report.discover import discover
+    from report.formulas import FormulaRenderer
+    from report.render import PageRenderer, build_views
+    from report.runner import Outcome
+
+    experiment = next(e for e in discover() if e.name == name)
+    sections = build_views([Outcome(experiment, "ran", result=result, directory=tmp_path)])
+    PageRenderer(FormulaRenderer(tmp_path / "math")).render_sections(
+        sections, {e.name: e.number for e in discover()})
+    return str(sections[0].body)

@@ -1,7 +1,6 @@
 """Interruptions, reproducibility, missing system pieces and no network: the old site survives."""
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
