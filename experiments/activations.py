@@ -93,10 +93,11 @@ def run(ctx: Context) -> Result:
         figures=[
             Figure("functions", plot_panels(x, 0, "f(x)"),
                    caption="三种激活函数（复现笔记本中的图）",
-                   alt="ReLU、Sigmoid、Tanh 三个函数在 −5 到 5 上的曲线"),
+                   alt=f"ReLU、Sigmoid、Tanh 三个函数在 −{SATURATION_X:g} 到 {SATURATION_X:g} 上的曲线"),
             Figure("derivatives", plot_panels(x, 1, "f′(x)"),
                    caption="三种激活函数的导数",
-                   alt="ReLU 导数为阶跃，Sigmoid 导数峰值 0.25，Tanh 导数峰值 1"),
+                   alt=f"ReLU 导数为阶跃，Sigmoid 导数峰值 {metrics['sigmoid_max_grad']:.2f}，"
+                       f"Tanh 导数峰值 {metrics['tanh_max_grad']:.2f}"),
         ],
         tables=[table],
         metrics=metrics,
