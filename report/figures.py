@@ -31,12 +31,23 @@ def setup_matplotlib(font: CjkFont) -> None:
     warnings.filterwarnings("error", message=r".*missing from font", category=UserWarning)
 
 
+def print_variant(name: str) -> str:
+    """The file name of a figure's copy for the PDF."""
+    return name.removesuffix(".svg") + ".print.svg"
+
+
 def export_svg(figure, path: Path) -> None:
-    """Write one figure; a missing glyph becomes MissingGlyphError naming the figure."""
+    """Write a figure twice: for the site with glyphs as outlines (no font needed to view it),
+    and for the PDF with real text, which WeasyPrint draws several times faster than thousands
+    of glyph outlines and embeds with the page fonts. A missing glyph is MissingGlyphError."""
+    import matplotlib
     import matplotlib.pyplot as plt
 
+    options = dict(format="svg", bbox_inches="tight", dpi=RASTER_DPI, metadata={"Date": None})
     try:
-        figure.savefig(path, format="svg", bbox_inches="tight", dpi=RASTER_DPI, metadata={"Date": None})
+        figure.savefig(path, **options)
+        with matplotlib.rc_context({"svg.fonttype": "none"}):
+            figure.savefig(path.with_name(print_variant(path.name)), **options)
     except UserWarning as exc:
         raise MissingGlyphError(f"figure {path.stem}: {exc} (the CJK font is not being used for this text)") from exc
     finally:

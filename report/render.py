@@ -17,6 +17,7 @@ from jinja2.ext import Extension
 from markupsafe import Markup
 
 from report.discover import ROOT
+from report.figures import print_variant
 from report.formulas import FormulaError, FormulaRenderer
 from report.highlight import highlight
 from report.model import Listing, Result
@@ -55,6 +56,7 @@ class FigureView:
     anchor: str
     src: str  # path inside the site
     source: Path  # exported SVG in the cache
+    print_src: str  # the copy with real text, for the PDF: read straight from the cache
     caption: str
     alt: str
 
@@ -110,7 +112,9 @@ def build_views(outcomes: list[Outcome]) -> list[SectionView]:
         for f in result.figures:
             figure_no += 1
             figures[f.name] = FigureView(figure_no, f"fig-{e.name}-{f.name}", f"figures/{e.name}/{f.path}",
-                                         outcome.directory / f.path, f.caption, f.alt)
+                                         outcome.directory / f.path,
+                                         (outcome.directory / print_variant(f.path)).absolute().as_uri(),
+                                         f.caption, f.alt)
         for t in result.tables:
             table_no += 1
             tables[t.name] = TableView(table_no, f"tab-{e.name}-{t.name}", t.header, t.rows, t.caption)
@@ -168,19 +172,22 @@ class PageRenderer:
         self.env.filters.update(fixed=fixed, pct=pct, sci=sci, int=integer)
         self.macros = self.env.get_template("macros.html").module
 
-    def render_sections(self, sections: list[SectionView], numbers: dict[str, str] | None = None) -> None:
-        """`numbers` names every discovered section, so sec() can mention one that --only left out."""
+    def render_sections(self, sections: list[SectionView], numbers: dict[str, str] | None = None,
+                        for_print: bool = False) -> None:
+        """`numbers` names every discovered section, so sec() can mention one that --only left out;
+        `for_print` points figures at their copies made for the PDF."""
         lookup = {s.name: s for s in walk(sections)}
         numbers = {**(numbers or {}), **{s.name: s.number for s in lookup.values()}}
         for section in lookup.values():
-            section.body = self._render_section(section, lookup, numbers)
+            section.body = self._render_section(section, lookup, numbers, for_print)
 
     def page(self, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(**context)
 
-    def _render_section(self, section: SectionView, lookup: dict[str, SectionView], numbers: dict[str, str]) -> Markup:
+    def _render_section(self, section: SectionView, lookup: dict[str, SectionView], numbers: dict[str, str],
+                        for_print: bool) -> Markup:
         name = f"sections/{section.name}.html"
-        helpers = _SectionHelpers(section, lookup, numbers, self.macros, self.formulas)
+        helpers = _SectionHelpers(section, lookup, numbers, self.macros, self.formulas, for_print)
         try:
             html = self.env.get_template(name).render(
                 m=section.m, sections=SectionLookup(lookup), figure=helpers.figure, table=helpers.table,
@@ -202,8 +209,9 @@ class _SectionHelpers:
     """The functions a section template calls; they also check each item is placed once."""
 
     def __init__(self, section: SectionView, lookup: dict[str, SectionView], numbers: dict[str, str],
-                 macros, formulas: FormulaRenderer):
+                 macros, formulas: FormulaRenderer, for_print: bool = False):
         self.section, self.lookup, self.macros, self.formulas = section, lookup, macros, formulas
+        self.for_print = for_print
         self.numbers = numbers  # every discovered section's number, built or not
         self.placed: list[tuple[str, str]] = []  # (kind, name): names are unique per kind
 
@@ -217,7 +225,8 @@ class _SectionHelpers:
         return items[name]
 
     def figure(self, name: str) -> Markup:
-        return Markup(self.macros.figure(self._place("figure", name, self.section.figures)))
+        view = self._place("figure", name, self.section.figures)
+        return Markup(self.macros.figure(view, view.print_src if self.for_print else view.src))
 
     def table(self, name: str) -> Markup:
         return Markup(self.macros.table(self._place("table", name, self.section.tables)))
