@@ -20,7 +20,8 @@ from report.formulas import FormulaRenderer
 from report.highlight import stylesheet
 from report.pdf import write_pdf
 from report.progress import Progress
-from report.render import PageRenderer, SectionView, build_views, walk
+from report.figures import print_variant
+from report.render import FigureView, PageRenderer, SectionView, build_views, walk
 from report.runner import Outcome, Runner, RunSettings
 from report.cache import ResultCache
 
@@ -118,6 +119,8 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> boo
             css = renderer.page("handout.css", book=book, font=font)
             handout = renderer.page("handout.html", book=book, sections=sections, css=css)
             pdf_rendered = write_pdf(handout, staging, staging / PDF_NAME, options.cache_dir / "pdf")
+            for figure in figures(sections):
+                (staging / figure.print_src).unlink()  # made for the PDF, not published
             report.stages["pdf"] = time.perf_counter() - started
         swap_into_place(staging, options.out)
     finally:
@@ -131,14 +134,17 @@ def _write_assets(staging: Path, sections: list[SectionView], formulas: FormulaR
     (staging / "style.css").write_text(css, encoding="utf-8")
     for name in ("site.js", "favicon.svg"):
         shutil.copyfile(STATIC_DIR / name, staging / name)
-    for section in walk(sections):
-        for figure in section.figures.values():
-            target = staging / figure.src
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(figure.source, target)
+    for figure in figures(sections):
+        (staging / figure.src).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(figure.source, staging / figure.src)
+        shutil.copyfile(figure.source.with_name(print_variant(figure.source.name)), staging / figure.print_src)
     (staging / "math").mkdir()
     for name, path in formulas.used.items():
         shutil.copyfile(path, staging / "math" / name)
+
+
+def figures(sections: list[SectionView]) -> list[FigureView]:
+    return [f for section in walk(sections) for f in section.figures.values()]
 
 
 def looks_like_a_site(path: Path) -> bool:

@@ -56,7 +56,7 @@ class FigureView:
     anchor: str
     src: str  # path inside the site
     source: Path  # exported SVG in the cache
-    print_src: str  # the copy with real text, for the PDF: read straight from the cache
+    print_src: str  # the copy with real text, for the PDF only
     caption: str
     alt: str
 
@@ -113,8 +113,7 @@ def build_views(outcomes: list[Outcome]) -> list[SectionView]:
             figure_no += 1
             figures[f.name] = FigureView(figure_no, f"fig-{e.name}-{f.name}", f"figures/{e.name}/{f.path}",
                                          outcome.directory / f.path,
-                                         (outcome.directory / print_variant(f.path)).absolute().as_uri(),
-                                         f.caption, f.alt)
+                                         f"figures/{e.name}/{print_variant(f.path)}", f.caption, f.alt)
         for t in result.tables:
             table_no += 1
             tables[t.name] = TableView(table_no, f"tab-{e.name}-{t.name}", t.header, t.rows, t.caption)
