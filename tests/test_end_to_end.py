@@ -75,3 +75,19 @@ def test_pdf_embeds_a_subset_cjk_font_with_bold(site):
     assert any("Bold" in name for name in cjk), f"no bold CJK face in {fonts}"
     width, height = (float(v) for v in reader.pages[0].mediabox.upper_right)
     assert (round(width), round(height)) == (595, 842), "A4 pages"
+
+
+def test_a_forced_rebuild_gives_byte_identical_output(site, tmp_path):
+    """Every experiment re-run (Keras included) must reproduce the same pages, figures and PDF."""
+    import subprocess
+    import sys
+
+    from test_pipeline import tree_digest
+
+    again = tmp_path / "site"
+    result = subprocess.run([sys.executable, "build.py", "--quick", "--force", "--out", str(again)], cwd=REPO,
+                            capture_output=True, text=True, timeout=1800)
+    assert result.returncode == 0, result.stderr
+    first, second = tree_digest(site), tree_digest(again)
+    assert first.keys() == second.keys()
+    assert [name for name in first if first[name] != second[name]] == []
