@@ -195,7 +195,23 @@ class PageRenderer:
             helpers.check_all_placed()
         except (RenderError, FormulaError, TemplateError) as exc:
             raise RenderError(f"templates/{name}{_template_line(exc, name)}: {exc}") from exc
-        return Markup(autospace(html))
+        return Markup(autospace(anchor_headings(html, section.name)))
+
+
+_HEADING = re.compile(r"<h([3-6])>(.*?)</h\1>", re.DOTALL)
+
+
+def anchor_headings(html: str, section: str) -> str:
+    """Give every heading a template writes an id and a link to itself (#), like section titles."""
+    count = 0
+
+    def anchor(match: re.Match) -> str:
+        nonlocal count
+        count += 1
+        anchor_id = f"{section}-{count}"
+        return (f'<h{match[1]} id="{anchor_id}">{match[2]}'
+                f'<a class="anchor" href="#{anchor_id}" aria-label="本段链接">#</a></h{match[1]}>')
+    return _HEADING.sub(anchor, html)
 
 
 def _template_line(exc: Exception, name: str) -> str:

@@ -114,44 +114,6 @@ def test_uses_hands_arrays_to_the_dependent_experiment(project):
     assert "和为 3.0" in (project.root / "site" / "index.html").read_text(encoding="utf-8")
 
 
-def test_a_malformed_result_is_reported_by_name(project):
-    project.experiment("bad", '''
-        from report.model import Result, Table
-        TITLE = "格式错"
-        ORDER = 1
-        def run(ctx):
-            return Result(tables=[Table("t", ["a", "b"], [["only one"]], "c")])
-    ''')
-    [failure] = project.build().failures
-    assert "bad: table 't'" in failure.error
-
-
-def test_a_hanging_experiment_times_out(project):
-    project.simple("alpha", 1)
-    project.experiment("hang", '''
-        import time
-        TITLE = "卡住"
-        ORDER = 2
-        def run(ctx):
-            time.sleep(60)
-    ''')
-    report = project.build(timeout=2.0)
-    assert statuses(report) == {"alpha": "ran", "hang": "failed"}
-    assert "timed out" in report.failures[0].error
-
-
-def test_a_killed_worker_is_reported(project):
-    project.experiment("dies", '''
-        import os, signal
-        TITLE = "被杀"
-        ORDER = 1
-        def run(ctx):
-            os.kill(os.getpid(), signal.SIGKILL)
-    ''')
-    [failure] = project.build().failures
-    assert "SIGKILL" in failure.error
-
-
 def test_a_corrupt_cache_entry_is_recomputed(project):
     project.experiment("plot", '''
         import matplotlib.pyplot as plt

@@ -101,3 +101,9 @@ def test_names_are_unique_per_kind_and_sec_survives_only(tmp_path):
         (root / "templates" / "sections" / "one.html").write_text('{{ sec("typo") }}', encoding="utf-8")
         renderer.env.cache.clear()
         renderer.render_sections(build_views([outcome("one", (1,), Result())]), {"later": "5"})
+
+
+def test_headings_written_in_templates_get_anchors(tmp_path):
+    html = render(tmp_path, {**GOOD, "sub": "<h3>小标题</h3><p>正文</p><h4>更小</h4>"})["sub"]
+    assert '<h3 id="sub-1">小标题<a class="anchor" href="#sub-1"' in html
+    assert '<h4 id="sub-2">更小' in html
