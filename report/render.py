@@ -22,7 +22,7 @@ from report.formulas import FormulaError, FormulaRenderer
 from report.highlight import highlight
 from report.model import Listing, Result
 from report.runner import Outcome
-from report.typography import autospace
+from report.typography import typeset
 
 TEMPLATES_DIR = ROOT / "templates"
 
@@ -195,7 +195,7 @@ class PageRenderer:
             helpers.check_all_placed()
         except (RenderError, FormulaError, TemplateError) as exc:
             raise RenderError(f"templates/{name}{_template_line(exc, name)}: {exc}") from exc
-        return Markup(autospace(anchor_headings(html, section.name)))
+        return Markup(typeset(anchor_headings(html, section.name)))
 
 
 _HEADING = re.compile(r"<h([3-6])>(.*?)</h\1>", re.DOTALL)
