@@ -31,11 +31,12 @@ class RenderError(Exception):
     pass
 
 
-class Metrics:
-    """Attribute access to metrics; an unknown name is an error that names what exists."""
+class Lookup:
+    """Attribute access for templates (m.name, sections.name); an unknown name is a RenderError
+    that says what exists, never an empty string in the output."""
 
-    def __init__(self, section: str, values: dict[str, Any]):
-        self._section, self._values = section, values
+    def __init__(self, values: dict[str, Any], what: str):
+        self._values, self._what = values, what
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -44,8 +45,7 @@ class Metrics:
             return self._values[name]
         except KeyError:
             known = ", ".join(sorted(self._values)) or "none"
-            raise RenderError(f"metric {name!r} is not defined by experiment {self._section!r} "
-                              f"(it defines: {known})") from None
+            raise RenderError(f"{self._what} {name!r} is not defined (known: {known})") from None
 
     __getitem__ = __getattr__
 
@@ -76,30 +76,12 @@ class SectionView:
     title: str
     number: str
     level: int
-    m: Metrics
+    m: Lookup
     result: Result
     figures: dict[str, FigureView]
     tables: dict[str, TableView]
     children: list["SectionView"] = field(default_factory=list)
     body: Markup = Markup("")
-
-
-class SectionLookup:
-    """`sections.name` in templates, with a clear error for a name that is not built."""
-
-    def __init__(self, views: dict[str, SectionView]):
-        self._views = views
-
-    def __getattr__(self, name: str) -> SectionView:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        try:
-            return self._views[name]
-        except KeyError:
-            raise RenderError(f"section {name!r} is not part of this build "
-                              f"(built: {', '.join(self._views)})") from None
-
-    __getitem__ = __getattr__
 
 
 def build_views(outcomes: list[Outcome]) -> list[SectionView]:
@@ -117,7 +99,7 @@ def build_views(outcomes: list[Outcome]) -> list[SectionView]:
         for t in result.tables:
             table_no += 1
             tables[t.name] = TableView(table_no, f"tab-{e.name}-{t.name}", t.header, t.rows, t.caption)
-        view = SectionView(e.name, e.title, e.number, len(e.order), Metrics(e.name, result.metrics),
+        view = SectionView(e.name, e.title, e.number, len(e.order), Lookup(result.metrics, f"{e.name}: metric"),
                            result, figures, tables)
         views.append(view)
         parent = next((v for v in reversed(top) if v.number == str(e.order[0])), None)
@@ -189,7 +171,7 @@ class PageRenderer:
         helpers = _SectionHelpers(section, lookup, numbers, self.macros, self.formulas, for_print)
         try:
             html = self.env.get_template(name).render(
-                m=section.m, sections=SectionLookup(lookup), figure=helpers.figure, table=helpers.table,
+                m=section.m, sections=Lookup(lookup, "section (in this build)"), figure=helpers.figure, table=helpers.table,
                 listing=helpers.listing, log=helpers.log, ref=helpers.ref, sec=helpers.sec,
                 tex=helpers.tex, itex=helpers.itex)
             helpers.check_all_placed()

@@ -59,7 +59,7 @@ def test_subsections_nest_under_their_section(tmp_path):
 
 
 @pytest.mark.parametrize("one, message", [
-    ('{{ figure("a") }}{{ table("t") }}{{ m.nope }}', "metric 'nope' is not defined by experiment 'one'"),
+    ('{{ figure("a") }}{{ table("t") }}{{ m.nope }}', "one: metric 'nope' is not defined"),
     ('{{ figure("a") }}{{ table("t") }}', "figures not placed: b"),
     ('{{ figure("b") }}{{ figure("a") }}{{ table("t") }}', "placed in the order"),
     ('{{ figure("a") }}{{ figure("a") }}', "figure 'a' is placed twice"),
