@@ -19,10 +19,6 @@ class Experiment:
     path: Path
 
     @property
-    def module(self) -> str:
-        return f"experiments.{self.name}"
-
-    @property
     def number(self) -> str:
         return ".".join(map(str, self.order))
 
