@@ -116,7 +116,7 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> boo
         if options.pdf:
             started = time.perf_counter()
             renderer.render_sections(sections, report.numbers, for_print=True)
-            css = renderer.page("handout.css", book=book, font=font)
+            css = renderer.page("handout.css", book=book, font=font) + stylesheet()  # dark part is screen-only
             handout = renderer.page("handout.html", book=book, sections=sections, css=css)
             pdf_rendered = write_pdf(handout, staging, staging / PDF_NAME, options.cache_dir / "pdf")
             for figure in figures(sections):

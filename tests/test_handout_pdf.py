@@ -52,3 +52,18 @@ def test_metadata_title_language_and_page_footer(pdf):
     pages = len(pdf.pages)
     assert pages >= len(discover()) + 2, "cover, contents, and a page per section at least"
     assert f"第 {pages} 页 / 共 {pages} 页" in pdf.pages[-1].extract_text()
+
+
+def test_code_listings_are_highlighted_in_colour(pdf):
+    """The Pygments keyword colour is a fill colour on a page that shows code."""
+    from pygments.styles import get_style_by_name
+    from pygments.token import Keyword
+
+    from report.highlight import LIGHT_STYLE
+
+    hex_colour = get_style_by_name(LIGHT_STYLE).style_for_token(Keyword)["color"]
+    keyword = tuple(int(hex_colour[i:i + 2], 16) for i in (0, 2, 4))
+    page = next(p for p in pdf.pages if "def " in p.extract_text())
+    content = page.get_contents().get_data().decode("latin-1")
+    fills = {tuple(round(float(v) * 255) for v in m) for m in re.findall(r"([\d.]+) ([\d.]+) ([\d.]+) rg", content)}
+    assert keyword in fills, f"keyword colour #{hex_colour} not used on the page with code"
