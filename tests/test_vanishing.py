@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +13,6 @@ from report.model import Context, validate
 
 from conftest import render_section
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
