@@ -4,6 +4,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from experiments.activation_model import activations_per_layer
 from experiments.keras_utils import Split, circles, keras, make_deterministic, tf
 from report.model import Context, Figure, Result, Table, listing_of
 
@@ -148,5 +149,15 @@ def run(ctx: Context) -> Result:
             listing_of(build_model, "build_model", "Keras 3 写法的模型：以 keras.Input 开头"),
             listing_of(train_and_evaluate, "train_and_evaluate", "训练与评估（本次构建实际运行的代码）"),
         ],
-        arrays={f"weight_{i}": w for i, w in enumerate(model.get_weights())},
+        arrays=handover(model, data),
     )
+
+
+def handover(model: keras.Model, data: Split) -> dict[str, np.ndarray]:
+    """What §6 needs: the trained weights, and every layer's activations on both data sets,
+    computed here where the model lives instead of in a second TensorFlow process."""
+    arrays = {f"weight_{i}": w for i, w in enumerate(model.get_weights())} | {"y_test": data.y_test}
+    for part, x in (("train", data.x_train), ("test", data.x_test)):
+        for i, activation in enumerate(activations_per_layer(model, x)):
+            arrays[f"{part}_activation_{i}"] = activation
+    return arrays

@@ -43,8 +43,10 @@ def export_svg(figure, path: Path) -> None:
     import matplotlib
     import matplotlib.pyplot as plt
 
-    options = dict(format="svg", bbox_inches="tight", dpi=RASTER_DPI, metadata={"Date": None})
     try:
+        # "tight" would lay the figure out again in every savefig: measure the box once.
+        tight = figure.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"])
+        options = dict(format="svg", bbox_inches=tight, dpi=RASTER_DPI, metadata={"Date": None})
         figure.savefig(path, **options)
         with matplotlib.rc_context({"svg.fonttype": "none"}):
             figure.savefig(path.with_name(print_variant(path.name)), **options)

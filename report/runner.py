@@ -57,10 +57,11 @@ class _Running:
 def worker_env() -> dict[str, str]:
     env = dict(os.environ)
     path = [str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
-    # One BLAS thread per worker: workers already run in parallel, and oversubscribed
-    # OpenBLAS threads made one numpy experiment 20x slower on two cores.
+    # One BLAS thread and one TensorFlow thread per worker: workers already run in parallel,
+    # and oversubscribed OpenBLAS threads made one numpy experiment 20x slower on two cores.
     env.update(TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0", MPLBACKEND="svg", PYTHONPATH=os.pathsep.join(path),
-               OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+               OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1")
     return env
 
 

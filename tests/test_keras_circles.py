@@ -61,9 +61,13 @@ def test_curves_match_evaluate(quick):
     assert test_line.get_ydata()[-1] == pytest.approx(quick.metrics["test_accuracy"], abs=1e-6)
 
 
-def test_weights_handed_over(quick):
-    shapes = [quick.arrays[f"weight_{i}"].shape for i in range(len(quick.arrays))]
+def test_weights_and_activations_handed_over(quick):
+    shapes = [quick.arrays[f"weight_{i}"].shape for i in range(6)]
     assert shapes == [(2, 16), (16,), (16, 8), (8,), (8, 1), (1,)]
+    data = keras_circles.circles(test_size=keras_circles.TEST_SIZE, seed=42)
+    for part, x in (("train", data.x_train), ("test", data.x_test)):
+        assert [quick.arrays[f"{part}_activation_{i}"].shape for i in range(3)] == [(len(x), 16), (len(x), 8), (len(x), 1)]
+    np.testing.assert_array_equal(quick.arrays["y_test"], data.y_test)
 
 
 def test_model_is_keras3_clean():

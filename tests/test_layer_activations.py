@@ -1,7 +1,9 @@
-"""§6: per-layer activation heatmaps built from §5's trained weights, with a dead-ReLU count."""
+"""§6: per-layer activation heatmaps of §5's trained model, with a dead-ReLU count."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,7 @@ import pytest
 
 from report.model import Context, Result, validate
 
+ROOT = Path(__file__).resolve().parent.parent
 keras_circles = pytest.importorskip("experiments.keras_circles")
 layer_activations = pytest.importorskip("experiments.layer_activations")
 
@@ -34,8 +37,15 @@ def numpy_hidden(weights: dict, x: np.ndarray) -> list[np.ndarray]:
 def test_declared_items(quick):
     assert [f.name for f in quick.figures] == ["heatmaps"]
     assert [t.name for t in quick.tables] == ["dead_units"]
-    assert [lst.name for lst in quick.listings] == ["visualize"]
+    assert [lst.name for lst in quick.listings] == ["activation_model", "plot"]
     assert "model.inputs" in quick.listings[0].code
+
+
+def test_needs_no_tensorflow():
+    """§6 runs in a process of its own: importing it must not pay for TensorFlow (~4 s)."""
+    code = "import sys, experiments.layer_activations; print('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_one_panel_per_layer_with_colour_bar(quick):
@@ -48,7 +58,7 @@ def test_one_panel_per_layer_with_colour_bar(quick):
         (16, quick.metrics["n_samples_shown"]), (8, quick.metrics["n_samples_shown"]), (1, quick.metrics["n_samples_shown"])]
 
 
-def test_heatmaps_come_from_the_handed_over_weights(trained, quick):
+def test_heatmaps_show_the_trained_model(trained, quick):
     data = keras_circles.circles(test_size=keras_circles.TEST_SIZE, seed=42)
     k = layer_activations.SAMPLES_PER_CLASS
     picks = np.concatenate([np.flatnonzero(data.y_test == c)[:k] for c in (0, 1)])
@@ -65,10 +75,9 @@ def test_dead_units_counted_on_the_training_set(trained, quick):
     assert quick.metrics["dead_total"] == sum(dead)
 
 
-def test_all_dead_when_weights_push_everything_negative(trained):
-    """No retraining: the section shows whatever weights it is given."""
-    arrays = dict(trained.arrays)
-    arrays["weight_1"] = np.full_like(arrays["weight_1"], -100.0)  # first-layer biases: every unit off
+def test_all_dead_when_a_layer_never_fires(trained):
+    """No retraining: the section counts whatever activations it is given."""
+    arrays = dict(trained.arrays, train_activation_0=np.zeros_like(trained.arrays["train_activation_0"]))
     result = layer_activations.run(Context(quick=True, inputs={"keras_circles": Result(arrays=arrays)}))
     assert result.metrics["dead_layer1"] == 16
 
@@ -79,6 +88,6 @@ def test_deterministic(trained, quick):
 
 
 def test_template_quotes_only_existing_metrics(quick):
-    text = (Path(__file__).resolve().parent.parent / "templates" / "sections" / "layer_activations.html").read_text(encoding="utf-8")
+    text = (ROOT / "templates" / "sections" / "layer_activations.html").read_text(encoding="utf-8")
     quoted = set(re.findall(r"(?<![\w.])m\.(\w+)", text))
     assert quoted and quoted <= set(quick.metrics), quoted - set(quick.metrics)

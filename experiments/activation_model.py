@@ -1,0 +1,23 @@
+"""The notebook's activation model (§6), run by §5 on the model it has just trained.
+
+Its own module so that both sections can import it cheaply: §5 calls it, §6 shows its source.
+Importing this module does not import TensorFlow; calling the function needs a Keras model,
+which only exists in §5's process. §6 therefore needs neither TensorFlow nor a second model.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import keras
+    import numpy as np
+
+
+def activations_per_layer(model: keras.Model, x: np.ndarray) -> list[np.ndarray]:
+    """The notebook's function, fixed for Keras 3: model.inputs exists because the model
+    starts with keras.Input, so the activation model can be built without calling it first."""
+    import keras
+
+    layer_outputs = [layer.output for layer in model.layers]
+    activation_model = keras.Model(inputs=model.inputs, outputs=layer_outputs)
+    return activation_model.predict(x, verbose=0)
