@@ -44,8 +44,12 @@ def _formatter() -> HtmlFormatter:
     return HtmlFormatter(cssclass="highlight", wrapcode=True)
 
 
+def print_stylesheet() -> str:
+    """Light colours only: paper has no dark mode, and WeasyPrint warns on media features."""
+    return HtmlFormatter(style=LIGHT_STYLE).get_style_defs(".highlight")
+
+
 def stylesheet() -> str:
     """Light colours by default, dark ones when the reader's system asks for dark."""
-    light = HtmlFormatter(style=LIGHT_STYLE).get_style_defs(".highlight")
     dark = HtmlFormatter(style=DARK_STYLE).get_style_defs(".highlight")
-    return f"{light}\n@media screen and (prefers-color-scheme: dark) {{\n{dark}\n}}\n"
+    return f"{print_stylesheet()}\n@media screen and (prefers-color-scheme: dark) {{\n{dark}\n}}\n"

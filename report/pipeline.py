@@ -17,7 +17,7 @@ from pathlib import Path
 from report.discover import ROOT, Experiment, discover, with_dependencies
 from report.fonts import CjkFont, find_cjk_font
 from report.formulas import FormulaRenderer
-from report.highlight import stylesheet
+from report.highlight import print_stylesheet, stylesheet
 from report.pdf import write_pdf
 from report.progress import Progress
 from report.figures import print_variant
@@ -116,7 +116,7 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> boo
         if options.pdf:
             started = time.perf_counter()
             renderer.render_sections(sections, report.numbers, for_print=True)
-            css = renderer.page("handout.css", book=book, font=font) + stylesheet()  # dark part is screen-only
+            css = renderer.page("handout.css", book=book, font=font) + print_stylesheet()
             handout = renderer.page("handout.html", book=book, sections=sections, css=css)
             pdf_rendered = write_pdf(handout, staging, staging / PDF_NAME, options.cache_dir / "pdf")
             for figure in figures(sections):

@@ -90,6 +90,7 @@ def quick_site(tmp_path_factory) -> Path:
     result = subprocess.run([sys.executable, "build.py", "--quick", "--out", str(out)], cwd=REPO,
                             capture_output=True, text=True, timeout=1800)
     assert result.returncode == 0, result.stderr
+    (out.parent / "build.log").write_text(result.stdout + result.stderr, encoding="utf-8")
     return out
 
 

@@ -51,6 +51,13 @@ def test_html_is_chinese_and_every_link_resolves(site):
     assert any(t.endswith(".svg") and t.startswith("figures/") for t in page.targets)
 
 
+def test_the_build_prints_no_warnings(site):
+    """WeasyPrint and matplotlib warnings are defects (a rule dropped, a glyph missing), not noise."""
+    log = (site.parent / "build.log").read_text(encoding="utf-8")
+    assert "built " in log
+    assert "warning" not in log.lower(), log
+
+
 def test_every_section_is_on_the_site_and_in_the_pdf(site):
     html = (site / "index.html").read_text(encoding="utf-8")
     text = "".join(page.extract_text() for page in PdfReader(site / "handout.pdf").pages)
