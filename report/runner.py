@@ -5,10 +5,8 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from report.cache import RESULT_FILE, CorruptEntry, ResultCache, cache_key, read_result
@@ -17,6 +15,7 @@ from report.fonts import CjkFont
 from report.model import Context, Result
 from report.progress import Progress
 from report.worker import ERROR_FILE, SPEC_FILE
+from report.worker_server import ServerDied, WorkerServer, kill
 
 POLL_SECONDS = 0.05
 
@@ -50,7 +49,7 @@ class _Running:
     experiment: Experiment
     key: str
     directory: Path
-    process: subprocess.Popen
+    pid: int
     started: float = field(default_factory=time.monotonic)
 
 
@@ -83,6 +82,7 @@ class Runner:
         self.keys: dict[str, str] = {}
         self.outcomes: dict[str, Outcome] = {}
         self.running: dict[str, _Running] = {}
+        self.server: WorkerServer | None = None  # started when the first experiment has to run
 
     def key(self, experiment: Experiment, by_name: dict[str, Experiment]) -> str:
         if experiment.name not in self.keys:
@@ -145,23 +145,33 @@ class Runner:
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
         spec = {"name": experiment.name, "seed": self.settings.seed, "quick": self.settings.quick,
-                "font": asdict(self.font),
                 "inputs": {d: str(self.outcomes[d].directory) for d in experiment.uses}}
         (directory / SPEC_FILE).write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
-        with open(directory / "worker.log", "wb") as log:
-            process = subprocess.Popen([sys.executable, "-m", "report.worker", str(directory)],
-                                       cwd=self.settings.root, env=worker_env(), stdout=log, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL, start_new_session=True)
-        self.running[experiment.name] = _Running(experiment, key, directory, process)
+        if self.server is None:
+            self.server = WorkerServer(self.settings.root, self.font, worker_env())
+        try:
+            pid = self.server.start(directory)
+        except ServerDied as exc:
+            self.server = None
+            shutil.rmtree(directory, ignore_errors=True)
+            self._finish(Outcome(experiment, "failed", error=str(exc)))
+            return True
+        self.running[experiment.name] = _Running(experiment, key, directory, pid)
         self.progress.update(experiment, "running")
         return True
 
     def _poll(self) -> None:
-        for name, job in list(self.running.items()):
+        for job in list(self.running.values()):
             elapsed = time.monotonic() - job.started
-            code = job.process.poll()
+            try:
+                code = self.server.exit_status(job.pid)
+            except ServerDied as exc:
+                self.server = None
+                for lost in list(self.running.values()):
+                    self._fail(lost, time.monotonic() - lost.started, str(exc))
+                return
             if code is None and elapsed > self.settings.timeout:
-                _kill(job.process)
+                kill(job.pid)
                 self._fail(job, elapsed, f"timed out after {self.settings.timeout:g} s (--timeout)")
             elif code is not None:
                 self._collect(job, code, elapsed)
@@ -197,17 +207,12 @@ class Runner:
     def _stop_all(self) -> None:
         """On interrupt or error: no orphaned workers, no half-written entries."""
         for job in self.running.values():
-            _kill(job.process)
+            kill(job.pid)
             shutil.rmtree(job.directory, ignore_errors=True)
         self.running.clear()
-
-
-def _kill(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait()
+        if self.server is not None:
+            self.server.close()
+            self.server = None
 
 
 def _death_message(code: int, log: Path) -> str:

@@ -1,6 +1,7 @@
 """Interruptions, reproducibility, missing system pieces and no network: the old site survives."""
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -46,9 +47,10 @@ def workers_alive(project) -> list[int]:
         if proc.name.isdigit():
             try:
                 cmd = (proc / "cmdline").read_bytes().split(b"\0")
+                cwd = Path(os.readlink(proc / "cwd"))
             except OSError:
                 continue
-            if b"report.worker" in cmd and any(str(project.root).encode() in part for part in cmd):
+            if b"report.worker" in cmd and cwd == project.root:  # the worker server and its children
                 alive.append(int(proc.name))
     return alive
 
@@ -71,6 +73,7 @@ def test_an_interrupted_build_keeps_the_site_and_the_cache_usable(built_cli, sig
     before = tree_digest(project.root / "site")
     build = start_build(project, "--no-pdf")
     wait_for_worker(project)
+    assert len(workers_alive(project)) == 2, "the worker server and the slow experiment's worker"
     build.send_signal(sig)
     build.wait(timeout=20)
     if sig == signal.SIGINT:
