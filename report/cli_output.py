@@ -20,7 +20,8 @@ def print_failures(report: BuildReport, out: Path) -> None:
 def print_summary(report: BuildReport, out: Path) -> None:
     ran = sum(o.status == "ran" for o in report.outcomes)
     cached = sum(o.status == "cached" for o in report.outcomes)
-    pdf = {None: "no PDF", True: "PDF rendered", False: "PDF unchanged"}[report.pdf_rendered]
+    pdf = ("no PDF" if report.handout is None else "PDF unchanged" if not report.handout.rendered
+           else f"PDF: {report.handout.rendered} of {report.handout.parts} parts rendered")
     stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.stages.items())
     print(f"built {out / 'index.html'} in {report.seconds:.1f} s "
           f"({ran} ran, {cached} cached; {pdf}; {stages})", file=sys.stderr)

@@ -1,48 +1,108 @@
-"""The print handout: WeasyPrint renders the handout HTML against the files already written.
+"""WeasyPrint renders the handout's parts; each part is cached by what it is made from.
 
-Rendering costs seconds, so the PDF is cached by a hash of everything it is made from:
-a rebuild that changes nothing the handout shows copies the previous PDF.
+A part is a whole HTML document: the front matter, one chapter, or the page-number overlay.
+Its PDF comes with what the assembly (report/handout.py) needs to know: its page count,
+where its anchors are, and its links to anchors in other parts, which WeasyPrint would drop.
 """
 from __future__ import annotations
 
 import hashlib
-import shutil
+import json
+import re
 import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
+from multiprocessing import get_context
 from pathlib import Path
 
 SUBSET_HINT = ("libharfbuzz-subset is missing: WeasyPrint falls back to fontTools and subsetting the "
                "CJK font takes ~30x longer; install it with `sudo apt-get install libharfbuzz-subset0` "
                "(macOS: `brew install harfbuzz`)")
+PX_TO_PT = 0.75  # 72 PDF points per inch / 96 CSS pixels per inch
+SOURCES = re.compile(r'\ssrc="([^":]+)"')
 
 
-def pdf_key(html: str, site_dir: Path) -> str:
+@dataclass
+class Link:
+    page: int
+    target: str
+    rect: tuple[float, float, float, float]  # PDF points, origin bottom left
+
+
+@dataclass
+class RenderedPart:
+    pdf: Path
+    pages: int = 0
+    anchors: dict[str, tuple[int, float, float]] = field(default_factory=dict)  # name -> page, x, y (points)
+    links: list[Link] = field(default_factory=list)  # to anchors outside this part
+
+    def save(self) -> None:
+        info = asdict(self) | {"pdf": None}
+        self.pdf.with_suffix(".json").write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, pdf: Path) -> RenderedPart | None:
+        try:
+            info = json.loads(pdf.with_suffix(".json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not pdf.is_file():
+            return None
+        return cls(pdf, info["pages"], {k: tuple(v) for k, v in info["anchors"].items()},
+                   [Link(link["page"], link["target"], tuple(link["rect"])) for link in info["links"]])
+
+
+def part_key(html: str, site_dir: Path) -> str:
+    """The HTML, the files it shows (figures, formulas) and the WeasyPrint version."""
     h = hashlib.sha256(html.encode())
     h.update(metadata.version("weasyprint").encode())
-    for path in sorted(p for p in site_dir.rglob("*") if p.is_file() and p.suffix in (".svg", ".png")):
-        h.update(str(path.relative_to(site_dir)).encode())
-        h.update(hashlib.sha256(path.read_bytes()).digest())
+    for source in sorted(set(SOURCES.findall(html))):
+        h.update(source.encode())
+        h.update(hashlib.sha256((site_dir / source).read_bytes()).digest())
     return h.hexdigest()[:24]
 
 
-def write_pdf(html: str, site_dir: Path, target: Path, cache_dir: Path) -> bool:
-    """Write the PDF; True if it was rendered, False if it came from the cache."""
-    cached = cache_dir / f"{pdf_key(html, site_dir)}.pdf"
-    if cached.is_file() and cached.stat().st_size > 0:
-        shutil.copyfile(cached, target)
-        return False
-    render_pdf(html, site_dir, target)
+def render_parts(htmls: list[str], site_dir: Path, cache_dir: Path, jobs: int) -> tuple[list[RenderedPart], int]:
+    """Every part from the cache or freshly rendered, the longest first on `jobs` processes;
+    also how many were rendered."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".tmp")
-    shutil.copyfile(target, tmp)
-    tmp.replace(cached)
-    return True
+    targets = [cache_dir / f"{part_key(html, site_dir)}.pdf" for html in htmls]
+    missing = {target: html for target, html in zip(targets, htmls) if RenderedPart.load(target) is None}
+    order = sorted(missing, key=lambda target: -len(missing[target]))
+    if order:
+        from weasyprint.text import ffi
+
+        if ffi.harfbuzz_subset is None:
+            warnings.warn(SUBSET_HINT)
+    if len(order) > 1 and jobs > 1:
+        with ProcessPoolExecutor(min(jobs, len(order)), mp_context=get_context("spawn")) as pool:
+            list(pool.map(render_part, [missing[t] for t in order], [site_dir] * len(order), order))
+    else:
+        for target in order:
+            render_part(missing[target], site_dir, target)
+    return [RenderedPart.load(target) for target in targets], len(missing)
 
 
-def render_pdf(html: str, site_dir: Path, target: Path) -> None:
+def render_part(html: str, site_dir: Path, target: Path) -> None:
     from weasyprint import HTML
-    from weasyprint.text import ffi
 
-    if ffi.harfbuzz_subset is None:
-        warnings.warn(SUBSET_HINT)
-    HTML(string=html, base_url=str(site_dir) + "/").write_pdf(target, pdf_variant=None, uncompressed_pdf=False)
+    document = HTML(string=html, base_url=f"{site_dir}/").render()
+    part = RenderedPart(target, len(document.pages))
+    for number, page in enumerate(document.pages):
+        for name, (x, y, *_) in page.anchors.items():  # a box split over pages: its first page
+            part.anchors.setdefault(name, (number, x * PX_TO_PT, (page.height - y) * PX_TO_PT))
+    for number, page in enumerate(document.pages):
+        inside = [link for link in page.links if link[0] != "internal" or link[1] in part.anchors]
+        part.links += [Link(number, target_name, _points(rect, page.height))
+                       for kind, target_name, rect, _ in page.links if kind == "internal" and target_name not in part.anchors]
+        page.links = inside  # the assembly links these; WeasyPrint would drop them with an error
+    tmp = target.with_suffix(".tmp")
+    document.write_pdf(tmp, pdf_variant=None, uncompressed_pdf=False)
+    tmp.replace(target)
+    part.save()
+
+
+def _points(rect: tuple[float, float, float, float], page_height: float) -> tuple[float, float, float, float]:
+    x1, y1, x2, y2 = rect
+    return x1 * PX_TO_PT, (page_height - y2) * PX_TO_PT, x2 * PX_TO_PT, (page_height - y1) * PX_TO_PT

@@ -18,7 +18,7 @@ from report.discover import ROOT, Experiment, discover, with_dependencies
 from report.fonts import CjkFont, find_cjk_font
 from report.formulas import FormulaRenderer
 from report.highlight import print_stylesheet, stylesheet
-from report.pdf import write_pdf
+from report.handout import HandoutReport, HandoutSource, write_handout
 from report.progress import Progress
 from report.figures import print_variant
 from report.render import FigureView, PageRenderer, SectionView, build_views, walk
@@ -51,7 +51,7 @@ class BuildOptions:
 class BuildReport:
     outcomes: list[Outcome]
     seconds: float
-    pdf_rendered: bool | None = None  # None: no PDF asked for; False: reused from the cache
+    handout: HandoutReport | None = None  # None: no PDF asked for
     stages: dict[str, float] = field(default_factory=dict)  # wall seconds per stage
     numbers: dict[str, str] = field(default_factory=dict)  # every discovered section's number
 
@@ -91,12 +91,12 @@ def build(options: BuildOptions, progress: Progress) -> BuildReport:
     report.numbers = {e.name: e.number for e in everything}
     report.stages["experiments"] = time.perf_counter() - started
     if not report.failures:
-        report.pdf_rendered = write_site(report, font, options)
+        report.handout = write_site(report, font, options)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> bool | None:
+def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> HandoutReport | None:
     started = time.perf_counter()
     outcomes = report.outcomes
     formulas = FormulaRenderer(options.cache_dir / "math")
@@ -112,20 +112,31 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> boo
         index = renderer.page("index.html", book=book, sections=sections, pdf_file=PDF_NAME if options.pdf else None)
         (staging / "index.html").write_text(index, encoding="utf-8")
         report.stages["html"] = time.perf_counter() - started
-        pdf_rendered = None
+        handout = None
         if options.pdf:
             started = time.perf_counter()
-            renderer.render_sections(sections, report.numbers, for_print=True)
-            css = renderer.page("handout.css", book=book, font=font) + print_stylesheet()
-            handout = renderer.page("handout.html", book=book, sections=sections, css=css)
-            pdf_rendered = write_pdf(handout, staging, staging / PDF_NAME, options.cache_dir / "pdf")
+            handout = write_handout(handout_source(renderer, sections, report.numbers, book, font), staging,
+                                    staging / PDF_NAME, options.cache_dir / "pdf", options.settings.jobs)
             for figure in figures(sections):
                 (staging / figure.print_src).unlink()  # made for the PDF, not published
             report.stages["pdf"] = time.perf_counter() - started
         swap_into_place(staging, options.out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return pdf_rendered
+    return handout
+
+
+def handout_source(renderer: PageRenderer, sections: list[SectionView], numbers: dict[str, str], book: Book,
+                   font: CjkFont) -> HandoutSource:
+    renderer.render_sections(sections, numbers, for_print=True)
+    css = renderer.page("handout.css", book=book, font=font) + print_stylesheet()
+    return HandoutSource(
+        chapters=[renderer.page("handout.html", book=book, css=css, section=s) for s in sections],
+        front=lambda pages: renderer.page("handout.html", book=book, css=css, sections=sections, pages=pages),
+        footer=lambda count: renderer.page("handout_footer.html", css=css, font=font, count=count),
+        info={"/Title": book.title, "/Author": book.author, "/Subject": book.subtitle,
+              "/Creator": "build.py (WeasyPrint, pypdf)", "/Producer": "WeasyPrint, pypdf"},
+    )
 
 
 def _write_assets(staging: Path, sections: list[SectionView], formulas: FormulaRenderer) -> None:

@@ -67,3 +67,11 @@ def test_code_listings_are_highlighted_in_colour(pdf):
     content = page.get_contents().get_data().decode("latin-1")
     fills = {tuple(round(float(v) * 255) for v in m) for m in re.findall(r"([\d.]+) ([\d.]+) ([\d.]+) rg", content)}
     assert keyword in fills, f"keyword colour #{hex_colour} not used on the page with code"
+
+
+def test_the_contents_link_to_every_section_and_the_cover_is_bare(pdf):
+    bookmarks = outline(pdf)
+    links = [a.get_object() for page in pdf.pages[1:3] for a in page.get("/Annots", [])]
+    targets = {pdf.get_page_number(link["/Dest"][0]) + 1 for link in links if "/Dest" in link}
+    assert targets == {bookmarks[f"{e.number} {e.title}"] for e in discover()}
+    assert "页" not in pdf.pages[0].extract_text(), "no header or page number on the cover"

@@ -116,11 +116,11 @@ def test_two_clean_builds_are_byte_identical(project, tmp_path):
 def test_missing_harfbuzz_subsetter_warns_with_the_install_hint(tmp_path, monkeypatch):
     from weasyprint.text import ffi
 
-    from report.pdf import render_pdf
+    from report.pdf import render_parts
 
     monkeypatch.setattr(ffi, "harfbuzz_subset", None)
     with pytest.warns(UserWarning, match="libharfbuzz-subset0"):
-        render_pdf('<html lang="zh-CN"><p>中文</p></html>', tmp_path, tmp_path / "x.pdf")
+        render_parts(['<html lang="zh-CN"><p>中文</p></html>'], tmp_path, tmp_path / "cache", jobs=1)
 
 
 def test_the_build_needs_no_network(cli_project):

@@ -1,0 +1,106 @@
+"""The print handout, put together from parts: the front matter, one part per chapter, page numbers.
+
+WeasyPrint needs ~8 s, on one core, for the whole 31-page book. Chapters start on a new page
+and are laid out independently, so each chapter is a WeasyPrint document of its own, cached by
+what it shows (report/pdf.py): editing one section's prose re-renders one chapter, and a cold
+build renders the chapters on every core. What depends on the whole book is added here: the
+page numbers in the contents (the front part is rendered once the chapters' lengths are
+known), the footer 「第 N 页 / 共 M 页」 (an overlay rendered for M pages), links from one part
+to another, and the metadata. The price: each part embeds its own subset of the CJK fonts, so
+the PDF is several times larger than a single document's.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from report.pdf import RenderedPart, render_parts
+
+FRONT_PAGES_GUESS = 2  # cover and one page of contents; corrected if the contents run longer
+
+
+@dataclass
+class HandoutSource:
+    chapters: list[str]  # HTML, one document per top-level section
+    front: Callable[[dict[str, int]], str]  # cover and contents, given the page of every anchor
+    footer: Callable[[int], str]  # the page-number overlay for a book of n pages
+    info: dict[str, str]  # PDF metadata: /Title, /Author, ...
+
+
+@dataclass
+class HandoutReport:
+    rendered: int  # parts WeasyPrint had to render; 0: all came from the cache
+    parts: int
+
+
+class HandoutError(RuntimeError):
+    pass
+
+
+def write_handout(source: HandoutSource, site_dir: Path, target: Path, cache_dir: Path, jobs: int) -> HandoutReport:
+    chapters, rendered = render_parts(source.chapters, site_dir, cache_dir, jobs)
+    front_pages = FRONT_PAGES_GUESS
+    for _ in range(3):  # the contents' length hardly depends on the numbers in it: settles at once
+        (front,), count = render_parts([source.front(page_numbers(chapters, front_pages + 1))], site_dir, cache_dir, 1)
+        rendered += count
+        if front.pages == front_pages:
+            break
+        front_pages = front.pages
+    parts = [front, *chapters]
+    (footer,), count = render_parts([source.footer(sum(p.pages for p in parts))], site_dir, cache_dir, 1)
+    rendered += count
+
+    assembled = cache_dir / f"{assembly_key(parts, footer, source.info)}.pdf"
+    if not assembled.is_file():
+        tmp = assembled.with_suffix(".tmp")
+        assemble(parts, footer, source.info, tmp)
+        tmp.replace(assembled)
+    shutil.copyfile(assembled, target)
+    return HandoutReport(rendered, len(parts) + 1)
+
+
+def page_numbers(chapters: list[RenderedPart], first_page: int) -> dict[str, int]:
+    """The page (1-based, in the whole book) of every anchor in the chapters."""
+    pages, start = {}, first_page
+    for chapter in chapters:
+        pages.update({name: start + page for name, (page, _, _) in chapter.anchors.items()})
+        start += chapter.pages
+    return pages
+
+
+def assembly_key(parts: list[RenderedPart], footer: RenderedPart, info: dict[str, str]) -> str:
+    h = hashlib.sha256(json.dumps([[p.pdf.name for p in parts], footer.pdf.name, info], ensure_ascii=False).encode())
+    h.update(metadata.version("pypdf").encode())
+    return h.hexdigest()[:24]
+
+
+def assemble(parts: list[RenderedPart], footer: RenderedPart, info: dict[str, str], target: Path) -> None:
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.annotations import Link
+    from pypdf.generic import Fit, NameObject, TextStringObject
+
+    writer = PdfWriter()
+    starts = []
+    for part in parts:  # pages, bookmarks and the links within each part
+        starts.append(len(writer.pages))
+        writer.append(str(part.pdf))
+    for page, numbers in zip(writer.pages, PdfReader(footer.pdf).pages, strict=True):
+        page.merge_page(numbers)
+        page.compress_content_streams()  # merging leaves the page's content uncompressed
+    anchors = {name: (start + page, x, y)
+               for part, start in zip(parts, starts) for name, (page, x, y) in part.anchors.items()}
+    for part, start in zip(parts, starts):
+        for link in part.links:
+            if link.target not in anchors:
+                raise HandoutError(f"a link on page {start + link.page + 1} points to #{link.target}, "
+                                   "which is nowhere in the handout")
+            page, x, y = anchors[link.target]
+            writer.add_annotation(start + link.page, Link(rect=link.rect, target_page_index=page, fit=Fit.xyz(x, y, 0)))
+    writer.add_metadata(info)
+    writer.root_object[NameObject("/Lang")] = TextStringObject("zh-CN")
+    writer.write(target)
