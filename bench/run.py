@@ -28,14 +28,16 @@ REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK = REPO.parent / "shared" / "seed" / "notebook.ipynb"
 EDITED_TEMPLATE = "templates/sections/activations.html"
 EDITED_EXPERIMENT = "experiments/activations.py"
-PDF_STAGE = re.compile(r"pdf ([\d.]+) s")
+STAGE = re.compile(r"\b(experiments|html|pdf) ([\d.]+) s")  # build.py's summary line
+EXPERIMENT = re.compile(r"^\s*ran\s+(\w+)\s+([\d.]+) s$", re.M)  # its progress lines
 
 
 @dataclass
 class Sample:
     seconds: float
     peak_mb: float
-    pdf_seconds: float | None = None
+    stages: dict[str, float] = field(default_factory=dict)  # experiments, html, pdf
+    experiments: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -46,6 +48,10 @@ class Scenario:
 
     def median(self, attr: str = "seconds") -> float | None:
         values = [getattr(s, attr) for s in self.samples if getattr(s, attr) is not None]
+        return statistics.median(values) if values else None
+
+    def median_of(self, part: str, name: str) -> float | None:
+        values = [getattr(s, part)[name] for s in self.samples if name in getattr(s, part)]
         return statistics.median(values) if values else None
 
 
@@ -76,8 +82,8 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> Sample:
     sampler.join()
     if process.returncode != 0:
         raise SystemExit(f"benchmark command failed ({process.returncode}): {' '.join(cmd)}\n{err[-3000:]}")
-    pdf = PDF_STAGE.search(err)
-    return Sample(seconds, peak, float(pdf.group(1)) if pdf else None)
+    return Sample(seconds, peak, {k: float(v) for k, v in STAGE.findall(err)},
+                  {k: float(v) for k, v in EXPERIMENT.findall(err)})
 
 
 def copy_project(target: Path) -> None:
@@ -170,13 +176,26 @@ def render(scenarios: dict[str, Scenario], repeat: int) -> str:
         "peak memory is the summed RSS of the build and all its worker processes.", "",
         "| scenario | median s | of cold build | peak MiB | runs |", "| --- | ---: | ---: | ---: | --- |", *rows, "",
     ]
-    pdf = scenarios["template"].median("pdf_seconds")
+    pdf = scenarios["template"].median_of("stages", "pdf")
     if pdf is not None:
-        lines.append(f"PDF rendering alone (template-edit rebuild, WeasyPrint): median {pdf:.2f} s.")
+        lines.append(f"PDF stage of the template-edit rebuild (one chapter re-rendered, book assembled): "
+                     f"median {pdf:.2f} s.")
     if scenarios["notebook"].samples:
         lines.append(f"Cold build / nbconvert: {cold / scenarios['notebook'].median():.2f}x.")
-    lines.append("")
+    lines += ["", *where_the_time_goes(scenarios["cold"]), ""]
     return "\n".join(lines)
+
+
+def where_the_time_goes(cold: Scenario) -> list[str]:
+    """Medians of the cold build's stages, and of each experiment's worker (two run at a time)."""
+    stages = [(name, cold.median_of("stages", name)) for name in ("experiments", "html", "pdf")]
+    names = sorted({n for s in cold.samples for n in s.experiments}, key=lambda n: -cold.median_of("experiments", n))
+    rows = [f"| stage: {name} | {value:.2f} |" for name, value in stages if value is not None]
+    rows += [f"| experiment: {name} | {cold.median_of('experiments', name):.2f} |" for name in names]
+    total = sum(cold.median_of("experiments", n) for n in names)
+    return ["## Where the cold build's time goes", "",
+            f"Wall seconds, medians. Experiments run two at a time: their worker times add up to {total:.1f} s.", "",
+            "| part | median s |", "| --- | ---: |", *rows]
 
 
 if __name__ == "__main__":

@@ -55,11 +55,14 @@ def write_handout(source: HandoutSource, site_dir: Path, target: Path, cache_dir
     (footer,), count = render_parts([source.footer(sum(p.pages for p in parts))], site_dir, cache_dir, 1)
     rendered += count
 
-    assembled = cache_dir / f"{assembly_key(parts, footer, source.info)}.pdf"
+    assembled = cache_dir / f"book-{assembly_key(parts, footer, source.info)}.pdf"
     if not assembled.is_file():
         tmp = assembled.with_suffix(".tmp")
         assemble(parts, footer, source.info, tmp)
         tmp.replace(assembled)
+        for old in cache_dir.glob("book-*.pdf"):  # the parts are the cache; keep one whole book
+            if old != assembled:
+                old.unlink()
     shutil.copyfile(assembled, target)
     return HandoutReport(rendered, len(parts) + 1)
 

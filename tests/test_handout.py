@@ -65,12 +65,13 @@ def test_links_between_parts_lead_to_the_right_page(handout):
     assert link_targets(starts["two 章"]) == [starts["one 章"]]
 
 
-def test_editing_one_chapter_renders_only_that_part(handout):
+def test_editing_one_chapter_renders_only_that_part(handout, tmp_path):
     handout([chapter("one", 30), chapter("two", 3)], "a.pdf")
     report, _ = handout([chapter("one", 30), chapter("two", 4)], "b.pdf")
     assert report.rendered == 1
     report, _ = handout([chapter("one", 30), chapter("two", 4)], "c.pdf")
     assert report.rendered == 0
+    assert len(list((tmp_path / "cache").glob("book-*.pdf"))) == 1, "one assembled book is kept, not one per edit"
 
 
 def test_a_longer_chapter_renumbers_the_contents_and_the_footer(handout):
