@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from report.pdf import RenderedPart, render_parts
+from report.pdf import PartRenderer, RenderedPart
 
 FRONT_PAGES_GUESS = 2  # cover and one page of contents; corrected if the contents run longer
 
@@ -43,28 +43,26 @@ class HandoutError(RuntimeError):
 
 
 def write_handout(source: HandoutSource, site_dir: Path, target: Path, cache_dir: Path, jobs: int) -> HandoutReport:
-    chapters, rendered = render_parts(source.chapters, site_dir, cache_dir, jobs)
-    front_pages = FRONT_PAGES_GUESS
-    for _ in range(3):  # the contents' length hardly depends on the numbers in it: settles at once
-        (front,), count = render_parts([source.front(page_numbers(chapters, front_pages + 1))], site_dir, cache_dir, 1)
-        rendered += count
-        if front.pages == front_pages:
-            break
-        front_pages = front.pages
-    parts = [front, *chapters]
-    (footer,), count = render_parts([source.footer(sum(p.pages for p in parts))], site_dir, cache_dir, 1)
-    rendered += count
-
-    assembled = cache_dir / f"book-{assembly_key(parts, footer, source.info)}.pdf"
+    with PartRenderer(site_dir, cache_dir, jobs) as parts:
+        chapters = parts.render(source.chapters)
+        front_pages = FRONT_PAGES_GUESS
+        for _ in range(3):  # the contents' length hardly depends on the numbers in it: settles at once
+            (front,) = parts.render([source.front(page_numbers(chapters, front_pages + 1))])
+            if front.pages == front_pages:
+                break
+            front_pages = front.pages
+        (footer,) = parts.render([source.footer(front.pages + sum(c.pages for c in chapters))])
+    book = [front, *chapters]
+    assembled = cache_dir / f"book-{assembly_key(book, footer, source.info)}.pdf"
     if not assembled.is_file():
         tmp = assembled.with_suffix(".tmp")
-        assemble(parts, footer, source.info, tmp)
+        assemble(book, footer, source.info, tmp)
         tmp.replace(assembled)
         for old in cache_dir.glob("book-*.pdf"):  # the parts are the cache; keep one whole book
             if old != assembled:
                 old.unlink()
     shutil.copyfile(assembled, target)
-    return HandoutReport(rendered, len(parts) + 1)
+    return HandoutReport(parts.rendered, len(book) + 1)
 
 
 def page_numbers(chapters: list[RenderedPart], first_page: int) -> dict[str, int]:

@@ -63,25 +63,46 @@ def part_key(html: str, site_dir: Path) -> str:
     return h.hexdigest()[:24]
 
 
-def render_parts(htmls: list[str], site_dir: Path, cache_dir: Path, jobs: int) -> tuple[list[RenderedPart], int]:
-    """Every part from the cache or freshly rendered, the longest first on `jobs` processes;
-    also how many were rendered."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    targets = [cache_dir / f"{part_key(html, site_dir)}.pdf" for html in htmls]
-    missing = {target: html for target, html in zip(targets, htmls) if RenderedPart.load(target) is None}
-    order = sorted(missing, key=lambda target: -len(missing[target]))
-    if order:
-        from weasyprint.text import ffi
+class PartRenderer:
+    """Parts from the cache, or rendered: in this process when only one is missing, otherwise
+    on `jobs` processes, which are then kept for the parts that follow (WeasyPrint and the
+    fonts loaded once per process, not once per part)."""
 
-        if ffi.harfbuzz_subset is None:
-            warnings.warn(SUBSET_HINT)
-    if len(order) > 1 and jobs > 1:
-        with ProcessPoolExecutor(min(jobs, len(order)), mp_context=get_context("spawn")) as pool:
-            list(pool.map(render_part, [missing[t] for t in order], [site_dir] * len(order), order))
-    else:
-        for target in order:
-            render_part(missing[target], site_dir, target)
-    return [RenderedPart.load(target) for target in targets], len(missing)
+    def __init__(self, site_dir: Path, cache_dir: Path, jobs: int):
+        self.site_dir, self.cache_dir, self.jobs = site_dir, cache_dir, jobs
+        self.pool: ProcessPoolExecutor | None = None
+        self.rendered = 0
+
+    def __enter__(self) -> PartRenderer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def render(self, htmls: list[str]) -> list[RenderedPart]:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        targets = [self.cache_dir / f"{part_key(html, self.site_dir)}.pdf" for html in htmls]
+        missing = {target: html for target, html in zip(targets, htmls) if RenderedPart.load(target) is None}
+        order = sorted(missing, key=lambda target: -len(missing[target]))  # the longest first
+        if order and not self.rendered:
+            _check_subsetter()
+        if self.pool is None and len(order) > 1 and self.jobs > 1:
+            self.pool = ProcessPoolExecutor(self.jobs, mp_context=get_context("spawn"))
+        if self.pool is not None:
+            list(self.pool.map(render_part, [missing[t] for t in order], [self.site_dir] * len(order), order))
+        else:
+            for target in order:
+                render_part(missing[target], self.site_dir, target)
+        self.rendered += len(order)
+        return [RenderedPart.load(target) for target in targets]
+
+
+def _check_subsetter() -> None:
+    from weasyprint.text import ffi
+
+    if ffi.harfbuzz_subset is None:
+        warnings.warn(SUBSET_HINT)
 
 
 def render_part(html: str, site_dir: Path, target: Path) -> None:

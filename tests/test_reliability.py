@@ -116,11 +116,11 @@ def test_two_clean_builds_are_byte_identical(project, tmp_path):
 def test_missing_harfbuzz_subsetter_warns_with_the_install_hint(tmp_path, monkeypatch):
     from weasyprint.text import ffi
 
-    from report.pdf import render_parts
+    from report.pdf import PartRenderer
 
     monkeypatch.setattr(ffi, "harfbuzz_subset", None)
-    with pytest.warns(UserWarning, match="libharfbuzz-subset0"):
-        render_parts(['<html lang="zh-CN"><p>中文</p></html>'], tmp_path, tmp_path / "cache", jobs=1)
+    with pytest.warns(UserWarning, match="libharfbuzz-subset0"), PartRenderer(tmp_path, tmp_path / "cache", 1) as parts:
+        parts.render(['<html lang="zh-CN"><p>中文</p></html>'])
 
 
 def test_the_build_needs_no_network(cli_project):
