@@ -38,19 +38,25 @@ class RenderedPart:
     links: list[Link] = field(default_factory=list)  # to anchors outside this part
 
     def save(self) -> None:
-        info = asdict(self) | {"pdf": None}
+        """Written after the PDF, with its digest: a part is cached only once both are whole."""
+        info = asdict(self) | {"pdf": _digest(self.pdf)}
         self.pdf.with_suffix(".json").write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, pdf: Path) -> RenderedPart | None:
+        """The cached part, or None if it is missing, truncated or corrupt (it is then rendered again)."""
         try:
             info = json.loads(pdf.with_suffix(".json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            if info["pdf"] != _digest(pdf):
+                return None
+            return cls(pdf, info["pages"], {k: tuple(v) for k, v in info["anchors"].items()},
+                       [Link(link["page"], link["target"], tuple(link["rect"])) for link in info["links"]])
+        except (OSError, ValueError, KeyError, TypeError):
             return None
-        if not pdf.is_file():
-            return None
-        return cls(pdf, info["pages"], {k: tuple(v) for k, v in info["anchors"].items()},
-                   [Link(link["page"], link["target"], tuple(link["rect"])) for link in info["links"]])
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def part_key(html: str, site_dir: Path) -> str:
@@ -59,7 +65,7 @@ def part_key(html: str, site_dir: Path) -> str:
     h.update(metadata.version("weasyprint").encode())
     for source in sorted(set(SOURCES.findall(html))):
         h.update(source.encode())
-        h.update(hashlib.sha256((site_dir / source).read_bytes()).digest())
+        h.update(_digest(site_dir / source).encode())
     return h.hexdigest()[:24]
 
 

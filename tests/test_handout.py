@@ -93,3 +93,13 @@ def test_the_same_parts_give_the_same_bytes(handout, tmp_path):
     handout([chapter("one", 5, link="two"), chapter("two", 3)], "a.pdf")
     handout([chapter("one", 5, link="two"), chapter("two", 3)], "b.pdf")
     assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+
+
+def test_a_truncated_part_in_the_cache_is_rendered_again(handout, tmp_path):
+    handout([chapter("one", 5), chapter("two", 3)], "a.pdf")
+    parts = [p for p in (tmp_path / "cache").glob("*.pdf") if not p.name.startswith("book-")]
+    part = max(parts, key=lambda p: p.stat().st_size)
+    part.write_bytes(part.read_bytes()[:1000])
+    report, _ = handout([chapter("one", 5), chapter("two", 3)], "b.pdf")
+    assert report.rendered == 1
+    assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
