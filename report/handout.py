@@ -54,15 +54,18 @@ def write_handout(source: HandoutSource, site_dir: Path, target: Path, cache_dir
         (footer,) = parts.render([source.footer(front.pages + sum(c.pages for c in chapters))])
     book = [front, *chapters]
     assembled = cache_dir / f"book-{assembly_key(book, footer, source.info)}.pdf"
-    if not assembled.is_file():
-        tmp = assembled.with_suffix(".tmp")
-        assemble(book, footer, source.info, tmp)
-        tmp.replace(assembled)
-        for old in cache_dir.glob("book-*.pdf"):  # the parts are the cache; keep one whole book
-            if old != assembled:
-                old.unlink()
+    digest = assembled.with_suffix(".sha256")
+    if not (digest.is_file() and digest.read_text() == sha256(assembled)):
+        for old in cache_dir.glob("book-*"):  # the parts are the cache; keep one whole book
+            old.unlink()
+        assemble(book, footer, source.info, assembled)
+        digest.write_text(sha256(assembled))
     shutil.copyfile(assembled, target)
     return HandoutReport(parts.rendered, len(book) + 1)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
 
 
 def page_numbers(chapters: list[RenderedPart], first_page: int) -> dict[str, int]:

@@ -103,3 +103,12 @@ def test_a_truncated_part_in_the_cache_is_rendered_again(handout, tmp_path):
     report, _ = handout([chapter("one", 5), chapter("two", 3)], "b.pdf")
     assert report.rendered == 1
     assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+
+
+def test_a_truncated_book_in_the_cache_is_assembled_again(handout, tmp_path):
+    handout([chapter("one", 5), chapter("two", 3)], "a.pdf")
+    (book,) = (tmp_path / "cache").glob("book-*.pdf")
+    book.write_bytes(book.read_bytes()[:1000])
+    report, _ = handout([chapter("one", 5), chapter("two", 3)], "b.pdf")
+    assert report.rendered == 0
+    assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
