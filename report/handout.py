@@ -44,24 +44,34 @@ class HandoutError(RuntimeError):
 
 def write_handout(source: HandoutSource, site_dir: Path, target: Path, cache_dir: Path, jobs: int) -> HandoutReport:
     with PartRenderer(site_dir, cache_dir, jobs) as parts:
-        chapters = parts.render(source.chapters)
-        front_pages = FRONT_PAGES_GUESS
-        for _ in range(3):  # the contents' length hardly depends on the numbers in it: settles at once
-            (front,) = parts.render([source.front(page_numbers(chapters, front_pages + 1))])
-            if front.pages == front_pages:
-                break
-            front_pages = front.pages
-        (footer,) = parts.render([source.footer(front.pages + sum(c.pages for c in chapters))])
-    book = [front, *chapters]
-    assembled = cache_dir / f"book-{assembly_key(book, footer, source.info)}.pdf"
+        book, footer = render_book(source, parts)
+    shutil.copyfile(assemble_cached(book, footer, source.info, cache_dir), target)
+    return HandoutReport(parts.rendered, len(book) + 1)
+
+
+def render_book(source: HandoutSource, parts: PartRenderer) -> tuple[list[RenderedPart], RenderedPart]:
+    """The front matter and the chapters, in order, and the page numbers for all of them."""
+    chapters = parts.render(source.chapters)
+    front_pages = FRONT_PAGES_GUESS
+    for _ in range(3):  # the contents' length hardly depends on the numbers in it: settles at once
+        (front,) = parts.render([source.front(page_numbers(chapters, front_pages + 1))])
+        if front.pages == front_pages:
+            break
+        front_pages = front.pages
+    (footer,) = parts.render([source.footer(front.pages + sum(c.pages for c in chapters))])
+    return [front, *chapters], footer
+
+
+def assemble_cached(book: list[RenderedPart], footer: RenderedPart, info: dict[str, str], cache_dir: Path) -> Path:
+    """The parts are the cache; one whole book is kept besides, for rebuilds that change nothing."""
+    assembled = cache_dir / f"book-{assembly_key(book, footer, info)}.pdf"
     digest = assembled.with_suffix(".sha256")
     if not (digest.is_file() and digest.read_text() == sha256(assembled)):
-        for old in cache_dir.glob("book-*"):  # the parts are the cache; keep one whole book
+        for old in cache_dir.glob("book-*"):
             old.unlink()
-        assemble(book, footer, source.info, assembled)
+        assemble(book, footer, info, assembled)
         digest.write_text(sha256(assembled))
-    shutil.copyfile(assembled, target)
-    return HandoutReport(parts.rendered, len(book) + 1)
+    return assembled
 
 
 def sha256(path: Path) -> str:
