@@ -130,6 +130,7 @@ def main() -> int:
     build = [py, "build.py", "--out", "site"]
     scenarios = {s.name: s for s in (
         Scenario("cold", "cold build (HTML + PDF, empty cache)"),
+        Scenario("cold_html", "cold build, HTML only like nbconvert (`--no-pdf`, empty cache)"),
         Scenario("notebook", "jupyter nbconvert --execute --to html"),
         Scenario("nochange", "rebuild, nothing changed"),
         Scenario("template", "rebuild after editing one section template"),
@@ -140,6 +141,9 @@ def main() -> int:
         copy_project(project)
         for rep in range(args.repeat):
             print(f"repetition {rep + 1}/{args.repeat}", file=sys.stderr)
+            shutil.rmtree(project / ".cache", ignore_errors=True)
+            scenarios["cold_html"].samples.append(run_measured([py, "build.py", "--out", "site-html", "--no-pdf"],
+                                                               project, env))
             shutil.rmtree(project / ".cache", ignore_errors=True)
             shutil.rmtree(project / "site", ignore_errors=True)
             scenarios["cold"].samples.append(run_measured(build, project, env))
@@ -181,7 +185,9 @@ def render(scenarios: dict[str, Scenario], repeat: int) -> str:
         lines.append(f"PDF rendering alone, medians: {cold_pdf:.2f} s in the cold build (every part), "
                      f"{edit_pdf:.2f} s after the template edit (one chapter, then the book assembled).")
     if scenarios["notebook"].samples:
-        lines.append(f"Cold build / nbconvert: {cold / scenarios['notebook'].median():.2f}x.")
+        notebook = scenarios["notebook"].median()
+        lines.append(f"Cold build / nbconvert: {cold / notebook:.2f}x; "
+                     f"HTML only: {scenarios['cold_html'].median() / notebook:.2f}x.")
     lines += ["", *where_the_time_goes(scenarios["cold"]), ""]
     return "\n".join(lines)
 
