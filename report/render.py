@@ -50,6 +50,10 @@ class Lookup:
     __getitem__ = __getattr__
 
 
+SVG_VIEWBOX = re.compile(r'viewBox="0 0 ([\d.]+) ([\d.]+)"')  # matplotlib's, in points
+PT_TO_PX = 4 / 3
+
+
 @dataclass
 class FigureView:
     number: int
@@ -59,6 +63,14 @@ class FigureView:
     print_src: str  # the copy with real text, for the PDF only
     caption: str
     alt: str
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Width and height in CSS pixels: the browser keeps room for a lazily loaded figure,
+        so links into the page land where they point before the figures above have loaded."""
+        head = self.source.read_bytes()[:2000].decode("utf-8", errors="replace")
+        width, height = (float(v) for v in SVG_VIEWBOX.search(head).group(1, 2))
+        return round(width * PT_TO_PX), round(height * PT_TO_PX)
 
 
 @dataclass

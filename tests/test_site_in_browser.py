@@ -78,3 +78,18 @@ def test_site_renders_cleanly(browser, server, name, width, height):
     page.wait_for_timeout(300)
     assert not problems, problems
     page.close()
+
+
+@pytest.mark.parametrize("width, height", [(1440, 900), (375, 812)])
+def test_a_link_into_the_page_stays_on_its_section_while_figures_load(browser, server, width, height):
+    """Lazily loaded figures above the target must not push it away: each <img> reserves its room.
+    Chromium's scroll anchoring would hide the problem; Safari has none, so it is switched off."""
+    page = browser.new_page(viewport={"width": width, "height": height}, reduced_motion="reduce")
+    page.add_init_script("document.addEventListener('DOMContentLoaded', () => "
+                         "document.documentElement.style.overflowAnchor = 'none')")
+    page.goto(server + "#layer_activations", wait_until="domcontentloaded")
+    page.evaluate(IMAGES)  # every figure loaded and decoded
+    page.wait_for_timeout(300)
+    top = page.evaluate("document.getElementById('layer_activations').getBoundingClientRect().top")
+    assert abs(top) < 50, f"the section heading is {top:.0f}px from the top of the window"
+    page.close()
