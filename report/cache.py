@@ -115,7 +115,7 @@ def write_result(result: Result, directory: Path, seconds: float) -> None:
 
         np.savez(directory / "arrays.npz", **result.arrays)
         files["arrays.npz"] = _digest(directory / "arrays.npz")
-    data = asdict(Result(figures=[Figure(f.name, None, f.caption, f.alt, f.path) for f in result.figures],
+    data = asdict(Result(figures=[Figure(f.name, None, f.caption, f.alt, f.path, f.size) for f in result.figures],
                          tables=result.tables, metrics=result.metrics, logs=result.logs,
                          listings=result.listings))
     data.pop("arrays")
@@ -136,7 +136,7 @@ def read_result(directory: Path) -> tuple[Result, float]:
                 raise CorruptEntry(f"{directory.name}/{name} does not match its recorded hash")
         data = payload["result"]
         result = Result(
-            figures=[Figure(**f) for f in data["figures"]],
+            figures=[Figure(**f | {"size": tuple(f["size"]) if f["size"] else None}) for f in data["figures"]],
             tables=[Table(**t) for t in data["tables"]],
             metrics=data["metrics"], logs=data["logs"],
             listings=[Listing(**item) for item in data["listings"]],

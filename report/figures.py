@@ -8,6 +8,7 @@ from report.fonts import CjkFont, configure_matplotlib
 
 
 RASTER_DPI = 200  # for the parts of a figure drawn as images (heatmaps, rasterized fills)
+CSS_PX_PER_INCH = 96
 
 
 class MissingGlyphError(RuntimeError):
@@ -36,7 +37,7 @@ def print_variant(name: str) -> str:
     return name.removesuffix(".svg") + ".print.svg"
 
 
-def export_svg(figure, path: Path) -> None:
+def export_svg(figure, path: Path) -> tuple[int, int]:
     """Write a figure twice: for the site with glyphs as outlines (no font needed to view it),
     and for the PDF with real text, which WeasyPrint draws several times faster than thousands
     of glyph outlines and embeds with the page fonts. A missing glyph is MissingGlyphError."""
@@ -54,3 +55,4 @@ def export_svg(figure, path: Path) -> None:
         raise MissingGlyphError(f"figure {path.stem}: {exc} (the CJK font is not being used for this text)") from exc
     finally:
         plt.close(figure)
+    return round(tight.width * CSS_PX_PER_INCH), round(tight.height * CSS_PX_PER_INCH)

@@ -36,6 +36,7 @@ class Figure:
     caption: str
     alt: str
     path: str = ""  # file name of the exported SVG, set by the runner
+    size: tuple[int, int] | None = None  # its width and height in CSS pixels, set with `path`
 
 
 @dataclass

@@ -50,10 +50,6 @@ class Lookup:
     __getitem__ = __getattr__
 
 
-SVG_VIEWBOX = re.compile(r'viewBox="0 0 ([\d.]+) ([\d.]+)"')  # matplotlib's, in points
-PT_TO_PX = 4 / 3
-
-
 @dataclass
 class FigureView:
     number: int
@@ -63,14 +59,9 @@ class FigureView:
     print_src: str  # the copy with real text, for the PDF only
     caption: str
     alt: str
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """Width and height in CSS pixels: the browser keeps room for a lazily loaded figure,
-        so links into the page land where they point before the figures above have loaded."""
-        head = self.source.read_bytes()[:2000].decode("utf-8", errors="replace")
-        width, height = (float(v) for v in SVG_VIEWBOX.search(head).group(1, 2))
-        return round(width * PT_TO_PX), round(height * PT_TO_PX)
+    # CSS pixels: the browser keeps room for a lazily loaded figure, so a link into the page
+    # lands on its target before the figures above it have loaded (Safari has no scroll anchoring)
+    size: tuple[int, int] | None
 
 
 @dataclass
@@ -107,7 +98,7 @@ def build_views(outcomes: list[Outcome]) -> list[SectionView]:
             figure_no += 1
             figures[f.name] = FigureView(figure_no, f"fig-{e.name}-{f.name}", f"figures/{e.name}/{f.path}",
                                          outcome.directory / f.path,
-                                         f"figures/{e.name}/{print_variant(f.path)}", f.caption, f.alt)
+                                         f"figures/{e.name}/{print_variant(f.path)}", f.caption, f.alt, f.size)
         for t in result.tables:
             table_no += 1
             tables[t.name] = TableView(table_no, f"tab-{e.name}-{t.name}", t.header, t.rows, t.caption)

@@ -60,7 +60,7 @@ def run_experiment(directory: Path, started: float) -> None:
     result = validate(module.run(ctx), spec["name"])
     for figure in result.figures:
         figure.path = f"{figure.name}.svg"
-        export_svg(figure.figure, directory / figure.path)
+        figure.size = export_svg(figure.figure, directory / figure.path)
         figure.figure = None
     write_result(result, directory, time.perf_counter() - started)
 

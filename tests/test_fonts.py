@@ -45,3 +45,21 @@ def test_missing_glyph_in_a_figure_is_an_error(tmp_path):
         ax.set_title("\U00013000")  # an Egyptian hieroglyph: in no installed font
         with pytest.raises(MissingGlyphError):
             export_svg(fig, tmp_path / "bad.svg")
+
+
+def test_export_reports_the_figure_size_in_css_pixels(tmp_path):
+    """The site gives each <img> this size; it must be the SVG's own (points x 4/3)."""
+    import re
+
+    import matplotlib.pyplot as plt
+
+    with matplotlib.rc_context():
+        setup_matplotlib(find_cjk_font())
+        fig, ax = plt.subplots(figsize=(6, 3))
+        ax.set_title("尺寸")
+        width, height = export_svg(fig, tmp_path / "f.svg")
+    svg = (tmp_path / "f.svg").read_text(encoding="utf-8")
+    for name, px in (("width", width), ("height", height)):
+        points = float(re.search(rf'<svg[^>]* {name}="([\d.]+)pt"', svg).group(1))
+        assert px == round(points * 4 / 3)
+    assert 2 * height > width > 1.5 * height  # a 6 x 3 inch figure, trimmed to its tight box

@@ -73,7 +73,7 @@ def test_an_interrupted_build_keeps_the_site_and_the_cache_usable(built_cli, sig
     before = tree_digest(project.root / "site")
     build = start_build(project, "--no-pdf")
     wait_for_worker(project)
-    assert len(workers_alive(project)) == 2, "the worker server and the slow experiment's worker"
+    assert len(workers_alive(project)) >= 2, "the worker server and the slow experiment's worker at least"
     build.send_signal(sig)
     build.wait(timeout=20)
     if sig == signal.SIGINT:
