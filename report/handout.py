@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from report.pdf import PartRenderer, RenderedPart
+from report.pdf import PartRenderer, RenderedPart, digest
 
 FRONT_PAGES_GUESS = 2  # cover and one page of contents; corrected if the contents run longer
 
@@ -65,17 +65,13 @@ def render_book(source: HandoutSource, parts: PartRenderer) -> tuple[list[Render
 def assemble_cached(book: list[RenderedPart], footer: RenderedPart, info: dict[str, str], cache_dir: Path) -> Path:
     """The parts are the cache; one whole book is kept besides, for rebuilds that change nothing."""
     assembled = cache_dir / f"book-{assembly_key(book, footer, info)}.pdf"
-    digest = assembled.with_suffix(".sha256")
-    if not (digest.is_file() and digest.read_text() == sha256(assembled)):
+    checksum = assembled.with_suffix(".sha256")
+    if not (checksum.is_file() and checksum.read_text() == digest(assembled)):
         for old in cache_dir.glob("book-*"):
             old.unlink()
         assemble(book, footer, info, assembled)
-        digest.write_text(sha256(assembled))
+        checksum.write_text(digest(assembled))
     return assembled
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
 
 
 def page_numbers(chapters: list[RenderedPart], first_page: int) -> dict[str, int]:

@@ -39,7 +39,7 @@ class RenderedPart:
 
     def save(self) -> None:
         """Written after the PDF, with its digest: a part is cached only once both are whole."""
-        info = asdict(self) | {"pdf": _digest(self.pdf)}
+        info = asdict(self) | {"pdf": digest(self.pdf)}
         self.pdf.with_suffix(".json").write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -47,7 +47,7 @@ class RenderedPart:
         """The cached part, or None if it is missing, truncated or corrupt (it is then rendered again)."""
         try:
             info = json.loads(pdf.with_suffix(".json").read_text(encoding="utf-8"))
-            if info["pdf"] != _digest(pdf):
+            if info["pdf"] != digest(pdf):
                 return None
             return cls(pdf, info["pages"], {k: tuple(v) for k, v in info["anchors"].items()},
                        [Link(link["page"], link["target"], tuple(link["rect"])) for link in info["links"]])
@@ -55,8 +55,9 @@ class RenderedPart:
             return None
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def digest(path: Path) -> str:
+    """SHA-256 of a file, "" if there is none: how cached PDFs are checked before reuse."""
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
 
 
 def part_key(html: str, site_dir: Path) -> str:
@@ -65,7 +66,7 @@ def part_key(html: str, site_dir: Path) -> str:
     h.update(metadata.version("weasyprint").encode())
     for source in sorted(set(SOURCES.findall(html))):
         h.update(source.encode())
-        h.update(_digest(site_dir / source).encode())
+        h.update(hashlib.sha256((site_dir / source).read_bytes()).digest())  # a missing file is an error
     return h.hexdigest()[:24]
 
 
@@ -119,11 +120,10 @@ def render_part(html: str, site_dir: Path, target: Path) -> None:
     for number, page in enumerate(document.pages):
         for name, (x, y, *_) in page.anchors.items():  # a box split over pages: its first page
             part.anchors.setdefault(name, (number, x * PX_TO_PT, (page.height - y) * PX_TO_PT))
-    for number, page in enumerate(document.pages):
-        inside = [link for link in page.links if link[0] != "internal" or link[1] in part.anchors]
-        part.links += [Link(number, target_name, _points(rect, page.height))
-                       for kind, target_name, rect, _ in page.links if kind == "internal" and target_name not in part.anchors]
-        page.links = inside  # the assembly links these; WeasyPrint would drop them with an error
+    for number, page in enumerate(document.pages):  # links to other parts: the assembly adds them,
+        outside = [link for link in page.links if link[0] == "internal" and link[1] not in part.anchors]
+        part.links += [Link(number, name, _points(rect, page.height)) for _, name, rect, _ in outside]
+        page.links = [link for link in page.links if link not in outside]  # WeasyPrint would drop them with an error
     tmp = target.with_suffix(".tmp")
     document.write_pdf(tmp, pdf_variant=None, uncompressed_pdf=False)
     tmp.replace(target)
