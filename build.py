@@ -48,13 +48,14 @@ def parse_args(argv: list[str], names: list[str]) -> argparse.Namespace:
 
 def expected_errors() -> tuple[type[Exception], ...]:
     """Errors with a message that says what to fix; anything else is a bug and keeps its traceback."""
+    from report.claims import ClaimError
     from report.discover import DiscoveryError
     from report.fonts import FontError
     from report.formulas import FormulaError
     from report.pipeline import BuildError
     from report.render import RenderError
 
-    return (DiscoveryError, FontError, FormulaError, BuildError, RenderError, OSError)
+    return (ClaimError, DiscoveryError, FontError, FormulaError, BuildError, RenderError, OSError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,8 @@ def print_failures(report: BuildReport, out: Path) -> None:
 
 
 def print_summary(report: BuildReport, out: Path) -> None:
+    for claim in report.failing_claims:
+        print(f"warning (quick build): {claim}", file=sys.stderr)
     ran = sum(o.status == "ran" for o in report.outcomes)
     cached = sum(o.status == "cached" for o in report.outcomes)
     pdf = ("no PDF" if report.handout is None else "PDF unchanged" if not report.handout.rendered

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from report import claims
 from report.discover import ROOT, Experiment, discover, with_dependencies
 from report.fonts import CjkFont, find_cjk_font
 from report.formulas import FormulaRenderer
@@ -54,6 +55,7 @@ class BuildReport:
     handout: HandoutReport | None = None  # None: no PDF asked for
     stages: dict[str, float] = field(default_factory=dict)  # wall seconds per stage
     numbers: dict[str, str] = field(default_factory=dict)  # every discovered section's number
+    failing_claims: list[str] = field(default_factory=list)  # quick builds only: full builds stop on them
 
     @property
     def failures(self) -> list[Outcome]:
@@ -103,6 +105,7 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
     renderer = PageRenderer(formulas, options.settings.root)
     sections = build_views(outcomes)
     renderer.render_sections(sections, report.numbers)
+    report.failing_claims = claims.check(renderer.claims, strict=not options.settings.quick)
     book = Book(date=build_date())
     staging = options.out.parent / f".{options.out.name}.tmp-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)

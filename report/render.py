@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.ext import Extension
 from markupsafe import Markup
 
+from report import claims
 from report.discover import ROOT
 from report.figures import print_variant
 from report.formulas import FormulaError, FormulaRenderer
@@ -155,12 +156,14 @@ class PageRenderer:
                                keep_trailing_newline=True)
         self.env.filters.update(fixed=fixed, pct=pct, sci=sci, int=integer)
         self.macros = self.env.get_template("macros.html").module
+        self.claims: list[claims.Claim] = []  # declared by the sections of the last render_sections
 
     def render_sections(self, sections: list[SectionView], numbers: dict[str, str] | None = None,
                         for_print: bool = False) -> None:
         """`numbers` names every discovered section, so sec() can mention one that --only left out;
         `for_print` points figures at their copies made for the PDF."""
         lookup = {s.name: s for s in walk(sections)}
+        self.claims = []
         numbers = {**(numbers or {}), **{s.name: s.number for s in lookup.values()}}
         for section in lookup.values():
             section.body = self._render_section(section, lookup, numbers, for_print)
@@ -171,14 +174,16 @@ class PageRenderer:
     def _render_section(self, section: SectionView, lookup: dict[str, SectionView], numbers: dict[str, str],
                         for_print: bool) -> Markup:
         name = f"sections/{section.name}.html"
+        data = dict(m=section.m, sections=Lookup(lookup, "section (in this build)"))
         helpers = _SectionHelpers(section, lookup, numbers, self.macros, self.formulas, for_print)
+        helpers.declare = lambda condition, sentence: self.claims.append(
+            claims.declare(self.env, f"{section.number} {section.name}", condition, sentence, data))
         try:
             html = self.env.get_template(name).render(
-                m=section.m, sections=Lookup(lookup, "section (in this build)"), figure=helpers.figure, table=helpers.table,
-                listing=helpers.listing, log=helpers.log, ref=helpers.ref, sec=helpers.sec,
-                tex=helpers.tex, itex=helpers.itex)
+                **data, figure=helpers.figure, table=helpers.table, listing=helpers.listing, log=helpers.log,
+                ref=helpers.ref, sec=helpers.sec, tex=helpers.tex, itex=helpers.itex, claim=helpers.claim)
             helpers.check_all_placed()
-        except (RenderError, FormulaError, TemplateError) as exc:
+        except (RenderError, FormulaError, TemplateError, claims.ClaimError) as exc:
             raise RenderError(f"templates/{name}{_template_line(exc, name)}: {exc}") from exc
         return Markup(typeset(anchor_headings(html, section.name)))
 
@@ -214,6 +219,7 @@ class _SectionHelpers:
         self.for_print = for_print
         self.numbers = numbers  # every discovered section's number, built or not
         self.placed: list[tuple[str, str]] = []  # (kind, name): names are unique per kind
+        self.declare = lambda condition, sentence: None  # records a claim; set by PageRenderer
 
     def _place(self, kind: str, name: str, items: dict) -> Any:
         if name not in items:
@@ -231,10 +237,11 @@ class _SectionHelpers:
     def table(self, name: str) -> Markup:
         return Markup(self.macros.table(self._place("table", name, self.section.tables)))
 
-    def listing(self, name: str) -> Markup:
+    def listing(self, name: str, folded: bool = False) -> Markup:
+        """`folded`: code that ran for speed rather than to teach, shown closed under 本次构建实际运行的代码."""
         listings = {item.name: item for item in self.section.result.listings}
         item: Listing = self._place("listing", name, listings)
-        return Markup(self.macros.listing(item, highlight(item.code, item.language)))
+        return Markup(self.macros.listing(item, highlight(item.code, item.language), folded))
 
     def log(self, name: str) -> Markup:
         return Markup(self.macros.log(name, self._place("log", name, self.section.result.logs)))
@@ -263,6 +270,12 @@ class _SectionHelpers:
 
     def itex(self, latex: str) -> Markup:
         return Markup(self.macros.formula(self.formulas.render(latex, display=False)))
+
+    def claim(self, condition: str, caller) -> Markup:
+        """{% call claim("m.a > m.b") %}sentence{% endcall %}: the sentence, with its condition recorded."""
+        sentence = caller()
+        self.declare(condition, sentence)
+        return Markup(sentence)
 
     def check_all_placed(self) -> None:
         """Every figure and table appears once, in the order the experiment returned them."""
