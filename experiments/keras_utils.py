@@ -11,6 +11,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from dataclasses import dataclass  # noqa: E402
+from typing import Mapping  # noqa: E402
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -42,18 +43,24 @@ def circles(n_samples: int = 500, noise: float = 0.1, test_size: float = 0.3, se
     return Split(x_train, y_train, x_test, y_test)
 
 
-def train(runs: dict[str, tuple[keras.Model, keras.optimizers.Optimizer]], data: Split, *,
+def train(runs: dict[str, tuple[keras.Model, keras.optimizers.Optimizer]], data: Split | Mapping[str, Split], *,
           epochs: int, batch_size: int, seed: int) -> dict[str, dict[str, np.ndarray]]:
     """Train several networks side by side on the same mini-batches (binary cross-entropy).
 
-    All epochs of all networks run inside one TensorFlow graph: model.fit pays a large fixed
-    cost per epoch and per model on data this small. After every epoch the loss and accuracy
-    of each network on the training and the test set are recorded.
+    `data` is one Split for all networks, or one Split per network (same sizes: e.g. one data
+    seed per network), so that many seeds train as one batched ensemble. All epochs of all
+    networks run inside one TensorFlow graph: model.fit pays a large fixed cost per epoch and
+    per model on data this small. After every epoch the loss and accuracy of each network on
+    the training and the test set are recorded.
     """
-    x_train, y_train = tf.constant(data.x_train), tf.constant(data.y_train[:, None])
-    x_test, y_test = tf.constant(data.x_test), tf.constant(data.y_test[:, None])
-    x_both = tf.concat([x_train, x_test], 0)
-    n = len(data.x_train)
+    splits = [data[name] for name in runs] if isinstance(data, Mapping) else [data] * len(runs)
+    if len({(len(d.x_train), len(d.x_test)) for d in splits}) != 1:
+        raise ValueError("every network's data must have the same training and test sizes")
+    x_train = tf.constant(np.stack([d.x_train for d in splits]))
+    y_train = tf.constant(np.stack([d.y_train[:, None] for d in splits]))
+    x_both = tf.concat([x_train, tf.constant(np.stack([d.x_test for d in splits]))], 1)
+    y_test = tf.constant(np.stack([d.y_test[:, None] for d in splits]))
+    n = len(splits[0].x_train)
     steps = -(-n // batch_size)
     rng = np.random.default_rng(seed)  # a fresh shuffle every epoch, as fit(shuffle=True) does
     order = tf.constant(np.stack([rng.permutation(n) for _ in range(epochs)]), dtype=tf.int32)
@@ -62,8 +69,9 @@ def train(runs: dict[str, tuple[keras.Model, keras.optimizers.Optimizer]], data:
 
     # Autograph turns the loops in run_all into graph loops; Keras' own code is left alone.
     @tf.autograph.experimental.do_not_convert
-    def train_step(x, y):
-        for model, optimizer in runs.values():
+    def train_step(batch):
+        for r, (model, optimizer) in enumerate(runs.values()):
+            x, y = tf.gather(x_train[r], batch), tf.gather(y_train[r], batch)
             with tf.GradientTape() as tape:
                 loss = tf.reduce_mean(keras.losses.binary_crossentropy(y, model(x, training=True)))
             grads = tape.gradient(loss, model.trainable_variables)
@@ -72,9 +80,9 @@ def train(runs: dict[str, tuple[keras.Model, keras.optimizers.Optimizer]], data:
     @tf.autograph.experimental.do_not_convert
     def evaluate():
         scores = []
-        for model, _ in runs.values():
-            p = model(x_both, training=False)  # one pass over training and test points
-            for part, y in ((p[:n], y_train), (p[n:], y_test)):
+        for r, (model, _) in enumerate(runs.values()):
+            p = model(x_both[r], training=False)  # one pass over training and test points
+            for part, y in ((p[:n], y_train[r]), (p[n:], y_test[r])):
                 scores += [tf.reduce_mean(keras.losses.binary_crossentropy(y, part)),
                            tf.reduce_mean(tf.cast(tf.equal(tf.cast(part > 0.5, tf.float32), y), tf.float32))]
         return tf.stack(scores)
@@ -84,8 +92,7 @@ def train(runs: dict[str, tuple[keras.Model, keras.optimizers.Optimizer]], data:
         curves = tf.TensorArray(tf.float32, size=epochs)
         for epoch in tf.range(epochs):
             for i in tf.range(steps):
-                batch = order[epoch, i * batch_size:(i + 1) * batch_size]
-                train_step(tf.gather(x_train, batch), tf.gather(y_train, batch))
+                train_step(order[epoch, i * batch_size:(i + 1) * batch_size])
             curves = curves.write(epoch, evaluate())
         return curves.stack()
 
