@@ -22,7 +22,7 @@ test-quick: $(STAMP)
 bench: $(STAMP)
 	@.ci/install-system-packages $(SITE_PACKAGES)
 	$(PY) -m pip install --quiet ".[test,bench]"
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -96,6 +96,13 @@ def copy_project(target: Path) -> None:
             shutil.copy2(source, target / name)
 
 
+def export_revision(revision: str, target: Path) -> None:
+    """A commit's tracked files, to time an earlier version's cold build beside this one."""
+    target.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", revision], cwd=REPO, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+
+
 def append(path: Path, text: str) -> None:
     with path.open("a", encoding="utf-8") as handle:
         handle.write(text)
@@ -123,6 +130,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of every scenario (default 3)")
     parser.add_argument("--no-notebook", action="store_true", help="skip the Jupyter comparison")
+    parser.add_argument("--baseline", metavar="REV",
+                        help="also time the cold build of this git revision, alternating with this one")
     args = parser.parse_args()
 
     env = dict(os.environ, PYTHONHASHSEED="0")
@@ -130,6 +139,7 @@ def main() -> int:
     build = [py, "build.py", "--out", "site"]
     scenarios = {s.name: s for s in (
         Scenario("cold", "cold build (HTML + PDF, empty cache)"),
+        Scenario("baseline", f"cold build of {args.baseline} (HTML + PDF, empty cache)"),
         Scenario("cold_html", "cold build, HTML only like nbconvert (`--no-pdf`, empty cache)"),
         Scenario("notebook", "jupyter nbconvert --execute --to html"),
         Scenario("nochange", "rebuild, nothing changed"),
@@ -139,6 +149,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="nn-lecture-bench-") as tmp:
         project = Path(tmp) / "project"
         copy_project(project)
+        if args.baseline:
+            export_revision(args.baseline, Path(tmp) / "baseline")
         for rep in range(args.repeat):
             print(f"repetition {rep + 1}/{args.repeat}", file=sys.stderr)
             shutil.rmtree(project / ".cache", ignore_errors=True)
@@ -147,6 +159,10 @@ def main() -> int:
             shutil.rmtree(project / ".cache", ignore_errors=True)
             shutil.rmtree(project / "site", ignore_errors=True)
             scenarios["cold"].samples.append(run_measured(build, project, env))
+            if args.baseline:
+                shutil.rmtree(Path(tmp) / "baseline" / ".cache", ignore_errors=True)
+                shutil.rmtree(Path(tmp) / "baseline" / "site", ignore_errors=True)
+                scenarios["baseline"].samples.append(run_measured(build, Path(tmp) / "baseline", env))
             if not args.no_notebook:
                 nb = Path(tmp) / "nb"
                 nb.mkdir(exist_ok=True)
@@ -188,6 +204,9 @@ def render(scenarios: dict[str, Scenario], repeat: int) -> str:
         notebook = scenarios["notebook"].median()
         lines.append(f"Cold build / nbconvert: {cold / notebook:.2f}x; "
                      f"HTML only: {scenarios['cold_html'].median() / notebook:.2f}x.")
+    if scenarios["baseline"].samples:
+        lines.append(f"Cold build / {scenarios['baseline'].label.split(' (')[0]}: "
+                     f"{cold / scenarios['baseline'].median():.2f}x.")
     lines += ["", *where_the_time_goes(scenarios["cold"]), ""]
     return "\n".join(lines)
 

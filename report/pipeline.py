@@ -22,6 +22,7 @@ from report.highlight import print_stylesheet, stylesheet
 from report.handout import HandoutReport, HandoutSource, write_handout
 from report.progress import Progress
 from report.figures import print_variant
+from report.terms import TERMS_FILE, load_terms
 from report.render import FigureView, PageRenderer, SectionView, build_views, walk
 from report.runner import Outcome, Runner, RunSettings
 from report.cache import ResultCache
@@ -112,13 +113,16 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
     try:
         staging.mkdir(parents=True)
         _write_assets(staging, sections, formulas)
-        index = renderer.page("index.html", book=book, sections=sections, pdf_file=PDF_NAME if options.pdf else None)
+        own_terms = options.settings.root / "templates" / "terms.toml"  # a project's own, like its templates
+        glossary = load_terms(own_terms if own_terms.exists() else TERMS_FILE).terms
+        index = renderer.page("index.html", book=book, sections=sections, glossary=glossary,
+                              pdf_file=PDF_NAME if options.pdf else None)
         (staging / "index.html").write_text(index, encoding="utf-8")
         report.stages["html"] = time.perf_counter() - started
         handout = None
         if options.pdf:
             started = time.perf_counter()
-            handout = write_handout(handout_source(renderer, sections, report.numbers, book, font), staging,
+            handout = write_handout(handout_source(renderer, sections, report.numbers, book, font, glossary), staging,
                                     staging / PDF_NAME, options.cache_dir / "pdf", options.settings.jobs)
             for figure in figures(sections):
                 (staging / figure.print_src).unlink()  # made for the PDF, not published
@@ -130,11 +134,12 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
 
 
 def handout_source(renderer: PageRenderer, sections: list[SectionView], numbers: dict[str, str], book: Book,
-                   font: CjkFont) -> HandoutSource:
+                   font: CjkFont, glossary) -> HandoutSource:
     renderer.render_sections(sections, numbers, for_print=True)
     css = renderer.page("handout.css", book=book, font=font) + print_stylesheet()
     return HandoutSource(
-        chapters=[renderer.page("handout.html", book=book, css=css, section=s) for s in sections],
+        chapters=[renderer.page("handout.html", book=book, css=css, section=s) for s in sections]
+        + [renderer.page("handout.html", book=book, css=css, glossary=glossary)],
         front=lambda pages: renderer.page("handout.html", book=book, css=css, sections=sections, pages=pages),
         footer=lambda count: renderer.page("handout_footer.html", css=css, font=font, count=count),
         info={"/Title": book.title, "/Author": book.author, "/Subject": book.subtitle,
