@@ -107,3 +107,20 @@ def test_headings_written_in_templates_get_anchors(tmp_path):
     html = render(tmp_path, {**GOOD, "sub": "<h3>小标题</h3><p>正文</p><h4>更小</h4>"})["sub"]
     assert '<h3 id="sub-1">小标题<a class="anchor" href="#sub-1"' in html
     assert '<h4 id="sub-2">更小' in html
+
+
+def test_a_folded_listing_is_closed_under_its_own_summary(tmp_path):
+    from report.model import listing_of
+
+    result = Result(listings=[listing_of(fixed, "fast", "快速版本"), listing_of(pct, "plain", "教学版本")])
+    sections = build_views([outcome("one", (1,), result)])
+    root = tmp_path / "proj"
+    (root / "templates" / "sections").mkdir(parents=True)
+    (root / "templates" / "sections" / "one.html").write_text(
+        '{{ listing("plain") }}{{ listing("fast", folded=True) }}', encoding="utf-8")
+    PageRenderer(FormulaRenderer(tmp_path / "math"), root).render_sections(sections)
+    html = str(sections[0].body)
+    plain, fast = html.index("教学版本"), html.index("快速版本")
+    assert '<figure class="listing">' in html[:plain]
+    assert '<details class="listing folded">' in html[plain:fast] and "<summary>本次构建实际运行的代码" in html[plain:fast]
+    assert '<span class="nf">fixed</span>' in html[fast:] and "<details open" not in html
