@@ -1,10 +1,14 @@
 # Two commands do all set-up on a fresh Debian/Ubuntu machine: `make site`, `make test`.
+# Prerequisites (README): python3 >= 3.11, git, make. Everything else is installed here.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-SITE_PACKAGES := fonts-noto-cjk libharfbuzz-subset0
-TEST_PACKAGES := $(SITE_PACKAGES) poppler-utils chromium
+# What the build loads: a CJK font with bold; fontconfig (fc-list) to find it; Pango (with
+# GLib, HarfBuzz, fontconfig's library) for WeasyPrint; HarfBuzz's fast font subsetter.
+SITE_PACKAGES := fonts-noto-cjk fontconfig libpangoft2-1.0-0 libharfbuzz-subset0
+# The tests also read PDFs (poppler) and drive Chromium through Playwright, whose Node.js driver needs libatomic.
+TEST_PACKAGES := $(SITE_PACKAGES) poppler-utils chromium libatomic1
 
 .PHONY: site test test-quick bench clean
 
@@ -24,8 +28,12 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet ".[test,bench]"
 	$(PY) bench/run.py $(BENCH_ARGS)
 
+# The stamp is written only after a complete install: without it, a .venv left by a failed
+# attempt is removed and made again rather than trusted.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	@[ -f $@ ] || rm -rf $(VENV)
+	@# Debian's python3 makes a venv only with python3-venv (ensurepip): install it on the first failure.
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV) && .ci/install-system-packages python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet ".[test]"
 	@touch $@

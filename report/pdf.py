@@ -105,6 +105,22 @@ class PartRenderer:
         return [RenderedPart.load(target) for target in targets]
 
 
+class MissingLibraryError(OSError):
+    """A system library WeasyPrint loads at import is not installed."""
+
+
+def check_pdf_libraries() -> None:
+    """Before any experiment runs: a missing Pango would otherwise stop the build a minute in, at the PDF."""
+    try:
+        import weasyprint  # noqa: F401 - loads GLib, Pango, HarfBuzz and fontconfig through cffi
+    except OSError as exc:
+        raise MissingLibraryError(
+            f"the PDF needs Pango, which WeasyPrint cannot load ({exc}); on Debian/Ubuntu run "
+            "`sudo apt-get install libpangoft2-1.0-0 libharfbuzz-subset0`, on macOS `brew install pango harfbuzz`, "
+            "or build without the PDF (--no-pdf)") from None
+    _check_subsetter()
+
+
 def _check_subsetter() -> None:
     from weasyprint.text import ffi
 

@@ -19,6 +19,7 @@ from report.discover import ROOT, Experiment, discover, with_dependencies
 from report.fonts import CjkFont, find_cjk_font
 from report.formulas import FormulaRenderer
 from report.highlight import print_stylesheet, stylesheet
+from report.pdf import check_pdf_libraries
 from report.handout import HandoutReport, HandoutSource, write_handout
 from report.progress import Progress
 from report.figures import print_variant
@@ -88,6 +89,8 @@ def select(experiments: list[Experiment], only: list[str], root: Path = ROOT) ->
 def build(options: BuildOptions, progress: Progress) -> BuildReport:
     started = time.perf_counter()
     font = find_cjk_font()
+    if options.pdf:
+        check_pdf_libraries()
     everything = discover(options.settings.root / "experiments")
     runner = Runner(ResultCache(options.cache_dir / "results"), font, options.settings, progress)
     report = BuildReport(runner.run(select(everything, options.only, options.settings.root)), 0.0)

@@ -26,6 +26,7 @@ import traceback
 from pathlib import Path
 
 from report.fonts import CjkFont
+from report.worker_server import kill
 
 SPEC_FILE = "spec.json"
 ERROR_FILE = "error.txt"
@@ -142,10 +143,7 @@ def serve(font: CjkFont) -> None:
             reap(children)
     finally:
         for pid in children:
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            kill(pid)
             os.waitpid(pid, 0)
 
 

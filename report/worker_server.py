@@ -82,8 +82,10 @@ class WorkerServer:
 
 
 def kill(pid: int) -> None:
-    """The worker and anything it started: each worker leads its own process group."""
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    """The worker and anything it started: each worker leads its own process group, but only
+    once it has called setsid(); a worker killed in the instant after its fork has no group yet."""
+    for send in (os.killpg, os.kill):
+        try:
+            send(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -31,14 +31,16 @@ def start_build(project, *args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def wait_for_worker(project, timeout: float = 30.0) -> None:
+def wait_for(project, build: subprocess.Popen, file: str, timeout: float = 60.0) -> None:
+    """Until this build's folder for the slow experiment has `file`: spec.json once the runner
+    has asked for a worker, worker.log once the worker server has forked it (after its preload,
+    which takes seconds on a loaded machine)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if list((project.root / ".cache" / "results").glob("slow-*.tmp-*/spec.json")):
-            time.sleep(1.0)  # let it get into run()
+        if list((project.root / ".cache" / "results").glob(f"slow-*.tmp-{build.pid}/{file}")):
             return
-        time.sleep(0.1)
-    raise AssertionError("the worker never started")
+        time.sleep(0.02)
+    raise AssertionError(f"the slow experiment's {file} never appeared")
 
 
 def workers_alive(project) -> list[int]:
@@ -72,7 +74,8 @@ def test_an_interrupted_build_keeps_the_site_and_the_cache_usable(built_cli, sig
     project = built_cli
     before = tree_digest(project.root / "site")
     build = start_build(project, "--no-pdf")
-    wait_for_worker(project)
+    wait_for(project, build, "worker.log")
+    time.sleep(0.5)  # into run()
     assert len(workers_alive(project)) >= 2, "the worker server and the slow experiment's worker at least"
     build.send_signal(sig)
     build.wait(timeout=20)
@@ -90,6 +93,23 @@ def test_an_interrupted_build_keeps_the_site_and_the_cache_usable(built_cli, sig
     assert again.returncode == 0, again.stderr
     assert not list((project.root / ".cache" / "results").glob("*.tmp-*")), "abandoned worker folders are removed"
     assert not list(project.root.glob(".site.*"))
+
+
+def test_ctrl_c_while_the_worker_server_starts_leaves_no_worker(built_cli):
+    """The signal arrives while the server is still loading numpy and matplotlib, with a
+    worker already asked for: that worker must not outlive the build either."""
+    project = built_cli
+    before = tree_digest(project.root / "site")
+    build = start_build(project, "--no-pdf")
+    wait_for(project, build, "spec.json")
+    build.send_signal(signal.SIGINT)
+    build.wait(timeout=60)
+    assert build.returncode == 130, build.stderr.read()
+    deadline = time.monotonic() + 5
+    while workers_alive(project) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not workers_alive(project), "workers must not outlive the build"
+    assert tree_digest(project.root / "site") == before
 
 
 def test_two_clean_builds_are_byte_identical(project, tmp_path):
@@ -158,3 +178,24 @@ def test_a_broken_experiment_is_named_others_finish_and_the_site_is_untouched(cl
     assert "broken" in result.stderr and message in result.stderr, result.stderr
     assert "ran      fast" in result.stderr, "the healthy experiment still finished"
     assert tree_digest(cli_project.root / "site") == before
+
+
+def test_a_missing_pango_stops_the_build_before_any_experiment_runs(project, monkeypatch):
+    import builtins
+
+    from report.pdf import MissingLibraryError
+
+    real_import = builtins.__import__
+
+    def no_pango(name, *args, **kwargs):
+        if name == "weasyprint":
+            raise OSError("cannot load library 'libpango-1.0-0': libpango-1.0-0: cannot open shared object file")
+        return real_import(name, *args, **kwargs)
+
+    project.simple("fast", 1)
+    monkeypatch.setattr(builtins, "__import__", no_pango)
+    with pytest.raises(MissingLibraryError, match="libpangoft2-1.0-0"):
+        project.build(pdf=True)
+    assert not (project.root / ".cache" / "results").exists(), "nothing ran before the check"
+    monkeypatch.setattr(builtins, "__import__", real_import)
+    assert project.build(pdf=False).outcomes[0].status == "ran"  # --no-pdf needs no Pango

@@ -83,3 +83,15 @@ def test_closing_the_server_stops_its_workers(project, server):
     while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not Path(f"/proc/{pid}").exists()
+
+
+def test_kill_reaches_a_worker_that_has_no_process_group_of_its_own_yet():
+    # A worker killed in the instant after its fork has not called setsid(): killpg alone
+    # missed it, and the server then waited on it (the interrupted build that took 11 s).
+    import subprocess
+
+    child = subprocess.Popen(["sleep", "60"])  # in the test's process group, not leading one
+    with pytest.raises(ProcessLookupError):
+        os.killpg(child.pid, 0)
+    kill(child.pid)
+    assert child.wait(timeout=10) == -signal.SIGKILL
