@@ -32,8 +32,9 @@ bench: $(STAMP)
 # attempt is removed and made again rather than trusted.
 $(STAMP): pyproject.toml
 	@[ -f $@ ] || rm -rf $(VENV)
-	@# Debian's python3 makes a venv only with python3-venv (ensurepip): install it on the first failure.
-	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV) && .ci/install-system-packages python3-venv && $(PYTHON) -m venv $(VENV); }
+	@# Debian's python3 has no ensurepip, and so makes no venv, without the python3-venv package.
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || .ci/install-system-packages python3-venv
+	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet ".[test]"
 	@touch $@
