@@ -79,7 +79,7 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return max(0.0, float(centre - half)), min(1.0, float(centre + half))
 
 
 def fisher_exact(a_success: int, a_n: int, b_success: int, b_n: int) -> float:
@@ -425,7 +425,7 @@ def run(ctx: Context) -> Result:
                    alt="左图为各配置解决 XOR 的种子比例随训练步数的变化，右图为平均损失随训练步数的变化"),
         ],
         tables=[predictions, sweep_table, live_table],
-        metrics=metrics,
+        metrics={k: v.item() if isinstance(v, np.generic) else v for k, v in metrics.items()},
         logs={"training": out.getvalue()},
         listings=[
             method_listing("init", "构造函数：按层创建权重与偏置（experiments/numpy_net.py）",
