@@ -385,6 +385,11 @@ def run(ctx: Context) -> Result:
         "fail_covered_max_error": float(covered_error.max()) if covered_error.size else 0.0,
         "solved_uncovered": int((solved & uncovered.any(axis=1)).sum()),
         "solved_uncovered_mixed": int((solved & mixed).sum()),
+        "solved_uncovered_class1": int((solved & (uncovered & labels).any(axis=1)).sum()),
+        "small_runs_uncovered": int(uncovered.any(axis=1).sum()),
+        "wide_runs_uncovered": int(results["relu_wide"].uncovered.any(axis=1).sum()),
+        "wide_runs_mixed": int(((results["relu_wide"].uncovered & labels).any(axis=1)
+                                & (results["relu_wide"].uncovered & ~labels).any(axis=1)).sum()),
         "relu_failed_mean_live": float(live[failed].mean()) if failed.any() else 0.0,
         "relu_solved_mean_live": float(live[solved].mean()) if solved.any() else 0.0,
         "notebook_failed": int((~results["notebook"].solved).sum()),
