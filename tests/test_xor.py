@@ -86,7 +86,7 @@ def test_sweep_metrics_are_consistent(result):
         solved, rate = m[f"{config.key}_solved"], m[f"{config.key}_rate"]
         assert rate == solved / m["n_seeds"]
         assert m[f"{config.key}_ci_low"] <= rate <= m[f"{config.key}_ci_high"]
-        assert rows[config.label][3] == f"{solved}/{m['n_seeds']}"
+        assert rows[config.label][1] == f"{solved}/{m['n_seeds']}"
         if solved:
             assert 0 <= m[f"{config.key}_median_epochs"] < m["sweep_epochs"]
         else:
