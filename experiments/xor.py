@@ -423,7 +423,8 @@ def run(ctx: Context) -> Result:
                    alt="输入平面上网络输出的等高线图，颜色由深到浅表示输出由 0 到 1，四个 XOR 样本点标在图上"),
             Figure("sweep_curves", sweep_figure(results, sweep_epochs),
                    caption=f"{n_seeds} 个随机种子下各配置的训练进度：左为已解决 XOR 的种子比例，"
-                           "右为所有种子损失的平均（对数坐标，失败的种子把平均值托在高处）",
+                           "右为所有种子损失的平均（对数坐标，失败的种子把平均值托在高处）；"
+                           "图例为隐藏层的激活函数、神经元个数和初始化（Sigmoid 与 Tanh 用 Xavier）",
                    alt="左图为各配置解决 XOR 的种子比例随训练步数的变化，右图为平均损失随训练步数的变化"),
         ],
         tables=[predictions, sweep_table, live_table],
