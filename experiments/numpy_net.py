@@ -1,11 +1,11 @@
-"""The tutorial's from-scratch numpy network: the seed notebook's NeuralNetwork, corrected.
+"""从零实现的 numpy 神经网络：笔记本中 NeuralNetwork 类的修正版。
 
-Helper module (no TITLE/ORDER): used by §1 XOR, §3 backpropagation and §4
-vanishing gradients. The class keeps the notebook's teaching API
-(layer_sizes, weights, biases, forward, backward, train, predict) and fixes
-what the notebook got wrong: one activation for every layer, a printed MSE
-while the gradient is binary cross-entropy's, an overflowing sigmoid and no
-seed. Its source is shown to readers, so comments are in Chinese.
+第 1 节（XOR）、第 3 节（反向传播）和第 4 节（梯度消失）都使用这个模块。
+类保留了笔记本的接口（layer_sizes、weights、biases、forward、backward、
+train、predict），改正了两处错误：打印的损失（均方误差）不是梯度所对应的
+损失（二元交叉熵）；所有层共用一个激活函数，输出层也可能是 ReLU。
+另外几处是改进：固定随机种子、逐轮记录损失、检查输入、数值稳定的 Sigmoid、
+初始化方式随激活函数而定。
 """
 from __future__ import annotations
 
@@ -58,7 +58,9 @@ OUTPUT_ACTIVATIONS = {
     "linear": "均方误差的一半",  # 回归：输出无界
 }
 INITIALISATIONS = ("xavier", "he")
-# The same derivatives written in terms of a = f(z) (bit-identical), so train_many reuses a.
+# 激活函数的默认初始化：ReLU 用 He，Sigmoid 和 Tanh 用 Xavier（见第 4 节）
+DEFAULT_INIT = {"relu": "he", "sigmoid": "xavier", "tanh": "xavier"}
+# 同样的导数用 a = f(z) 表示（结果逐位相同），train_many 因此可以直接复用 a
 _GRAD_FROM_ACTIVATION = {
     "relu": lambda a: (a > 0).astype(float),
     "sigmoid": lambda a: a * (1.0 - a),
@@ -82,16 +84,19 @@ class NeuralNetwork:
     activation:         隐藏层激活函数 'relu' | 'sigmoid' | 'tanh'
     output_activation:  输出层激活函数 'sigmoid'（二分类，损失为二元交叉熵）
                         | 'linear'（回归，损失为均方误差的一半）
-    init:               'xavier'（Glorot 均匀分布）| 'he'（He 正态分布，适合 ReLU）
+    init:               'xavier'（Glorot 均匀分布）| 'he'（He 正态分布）；
+                        默认随激活函数而定：ReLU 用 'he'，Sigmoid 和 Tanh 用 'xavier'
     seed:               随机种子；不使用 numpy 的全局随机状态
     """
 
     def __init__(self, layer_sizes, activation="relu", output_activation="sigmoid",
-                 init="xavier", seed=None):
+                 init=None, seed=None):
         self.layer_sizes = _check_layer_sizes(layer_sizes)
         self.activation = _check_choice("activation", activation, HIDDEN_ACTIVATIONS)
         self.output_activation = _check_choice("output_activation", output_activation,
                                                OUTPUT_ACTIVATIONS)
+        if init is None:
+            init = DEFAULT_INIT[self.activation]
         self.init = _check_choice("init", init, INITIALISATIONS)
         self.rng = np.random.default_rng(seed)
         self.weights = []
@@ -210,6 +215,7 @@ class NeuralNetwork:
 
 
 def _check_X(net, X):
+    """检查输入：二维、有限，特征数等于输入层神经元数。"""
     X = _as_finite_2d("X", X)
     if X.shape[1] != net.layer_sizes[0]:
         raise ValueError(f"X has {X.shape[1]} feature(s) per sample, but the network's input "
@@ -219,6 +225,7 @@ def _check_X(net, X):
 
 
 def _check_y(net, X, y):
+    """检查标签：每个样本一行、每个输出神经元一列；Sigmoid 输出时取值在 [0, 1]。"""
     y = _as_finite_2d("y", y)
     expected = (np.shape(X)[0], net.layer_sizes[-1])
     if y.shape != expected:
@@ -232,6 +239,7 @@ def _check_y(net, X, y):
 
 
 def _check_layer_sizes(layer_sizes):
+    """检查层宽列表：至少两层，每层是正整数。"""
     if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
         raise ValueError(f"layer_sizes must be a list of layer widths such as [2, 4, 1], "
                          f"got {layer_sizes!r}")
@@ -246,6 +254,7 @@ def _check_layer_sizes(layer_sizes):
 
 
 def _check_choice(what, value, choices):
+    """检查选项名称（激活函数、初始化）是否合法。"""
     if value not in choices:
         raise ValueError(f"unknown {what} {value!r}; choose one of "
                          + ", ".join(repr(c) for c in choices))
@@ -253,13 +262,14 @@ def _check_choice(what, value, choices):
 
 
 def _as_finite_2d(name, values):
+    """转换为浮点数组，并拒绝空数组、NaN 和无穷大。"""
     try:
         array = np.asarray(values, dtype=float)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be numeric: {exc}") from None
     if array.ndim != 2:
         if name == "y" and array.ndim == 1:
-            return array  # the caller reports the shape with a reshape hint
+            return array  # 由调用者报告形状，并提示 reshape
         raise ValueError(f"{name} must be a 2-D array (n_samples, n_features), "
                          f"got shape {array.shape}")
     if array.shape[0] == 0:
@@ -270,6 +280,7 @@ def _as_finite_2d(name, values):
 
 
 def _check_training_settings(epochs, learning_rate):
+    """检查训练轮数（非负整数）和学习率（正的有限数）。"""
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
     if not np.isfinite(learning_rate) or learning_rate <= 0:
@@ -277,6 +288,7 @@ def _check_training_settings(epochs, learning_rate):
 
 
 def _same_architecture(nets, who):
+    """train_many 要求所有网络的层宽和激活函数相同。"""
     if not nets:
         raise ValueError(f"{who} needs at least one network")
     first = nets[0]
@@ -289,17 +301,15 @@ def _same_architecture(nets, who):
 
 def train_many(nets: Sequence[NeuralNetwork], X, y, epochs: int, learning_rate: float,
                return_outputs: bool = False):
-    """Train networks of one architecture side by side (e.g. one per seed), as one stacked array.
+    """把结构相同的多个网络（例如每个随机种子一个）叠成一个数组同时训练。
 
-    Each network takes the same steps as ``net.train(X, y, epochs, learning_rate)``
-    would (tests/test_numpy_net.py checks this); the trained parameters are
-    written back into the networks. Returns the loss history, shape (len(nets), epochs),
-    and with ``return_outputs`` also the network outputs that each epoch's loss was
-    computed from, shape (len(nets), epochs, n_samples, n_out).
+    每个网络走的每一步都与 net.train(X, y, epochs, learning_rate) 相同
+    （tests/test_numpy_net.py 逐一核对）；训练后的参数写回各个网络。
+    返回损失记录，形状 (len(nets), epochs)；return_outputs 为真时还返回
+    每一轮计算损失所用的网络输出，形状 (len(nets), epochs, n_samples, n_out)。
 
-    Meant for tiny data sets such as XOR: the output layer's z of every epoch is kept
-    (len(nets) * epochs * n_samples * n_out floats) so that the losses are computed
-    once after the loop instead of once per epoch.
+    只适合 XOR 这样很小的数据集：每一轮输出层的 z 都保存下来，
+    循环结束后一次算出全部损失，而不是每轮算一次。
     """
     first = _same_architecture(nets, "train_many")
     X, y = _check_X(first, X), _check_y(first, X, y)
@@ -322,7 +332,7 @@ def train_many(nets: Sequence[NeuralNetwork], X, y, epochs: int, learning_rate: 
             delta = (out_f(z_out) - y) / m
             for i in range(n_layers - 1, -1, -1):
                 dW = np.swapaxes(a[i], -1, -2) @ delta if i > 0 else X.T @ delta
-                db = ones @ delta  # sum over samples
+                db = ones @ delta  # 对样本求和
                 if i > 0:
                     delta = (delta @ np.swapaxes(W[i], -1, -2)) * f_grad(a[i])
                 W[i] -= learning_rate * dW

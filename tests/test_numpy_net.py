@@ -184,6 +184,17 @@ def test_initialisation_scales():
     assert abs(he.mean()) < 0.01
 
 
+@pytest.mark.parametrize("activation, expected", [("relu", "he"), ("sigmoid", "xavier"), ("tanh", "xavier")])
+def test_default_initialisation_follows_the_activation(activation, expected):
+    default = NeuralNetwork([300, 200, 1], activation=activation, seed=4)
+    explicit = NeuralNetwork([300, 200, 1], activation=activation, init=expected, seed=4)
+    assert default.init == expected
+    for w, w_explicit in zip(default.weights, explicit.weights):
+        np.testing.assert_array_equal(w, w_explicit)
+    # He draws twice Xavier's variance for this layer shape (2/300 against 2/500): the default matters
+    assert default.weights[0].std() == pytest.approx(np.sqrt(2 / 300 if expected == "he" else 2 / 500), rel=0.03)
+
+
 def test_predict_thresholds_sigmoid_output_and_passes_linear_output_through():
     net = NeuralNetwork([2, 3, 1], activation="tanh", seed=2)
     proba = net.forward(XOR_X)

@@ -86,7 +86,7 @@ def test_sweep_metrics_are_consistent(result):
         solved, rate = m[f"{config.key}_solved"], m[f"{config.key}_rate"]
         assert rate == solved / m["n_seeds"]
         assert m[f"{config.key}_ci_low"] <= rate <= m[f"{config.key}_ci_high"]
-        assert rows[config.label][3] == f"{solved}/{m['n_seeds']}"
+        assert rows[config.label][1] == f"{solved}/{m['n_seeds']}"
         if solved:
             assert 0 <= m[f"{config.key}_median_epochs"] < m["sweep_epochs"]
         else:
@@ -121,3 +121,75 @@ def test_deterministic():
     nn1, l1 = xor.notebook_xor(3)
     nn2, l2 = xor.notebook_xor(3)
     np.testing.assert_array_equal(l1, l2)
+
+
+def test_fisher_exact_matches_scipy():
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(0)
+    cases = [(94, 100, 99, 100), (66, 100, 100, 100), (70, 100, 66, 100), (0, 10, 10, 10), (5, 10, 5, 10)]
+    cases += [tuple(int(v) for v in (rng.integers(0, 21), 20, rng.integers(0, 31), 30)) for _ in range(20)]
+    for a, n_a, b, n_b in cases:
+        expected = stats.fisher_exact([[a, n_a - a], [b, n_b - b]]).pvalue
+        assert xor.fisher_exact(a, n_a, b, n_b) == pytest.approx(expected, rel=1e-9, abs=1e-15), (a, b)
+
+
+def test_plateau_losses_are_shared_outputs():
+    plateaus = xor.plateau_losses()
+    assert plateaus["two"] == pytest.approx(np.log(2) / 2)
+    assert plateaus["four"] == pytest.approx(np.log(2))
+    # three inputs labelled 0, 1, 1 share the output 2/3
+    assert plateaus["three"] == pytest.approx(-(np.log(1 / 3) + 2 * np.log(2 / 3)) / 4)
+
+
+def test_failure_classification_on_hand_made_hidden_layers():
+    z = np.array([
+        # inputs (0,0), (0,1), (1,0), (1,1) x 2 neurons
+        [[-1, -1], [1, -1], [-1, -1], [-1, 1]],  # (0,0) and (1,0) reach no neuron: two classes stuck
+        [[1, -1], [2, -1], [3, -1], [4, -1]],  # one live neuron, active on every input: linear
+        [[-1, -1], [1, -1], [-1, 1], [-1, -1]],  # only class-0 inputs uncovered (a solution's pattern)
+    ], dtype=float)
+    r = xor.SweepResult(solved=np.zeros(3, bool), solved_at=-np.ones(3, int), losses=np.zeros((3, 1)),
+                        solved_fraction=np.zeros(1), hidden_z=z, final_outputs=np.zeros((3, 4)))
+    np.testing.assert_array_equal(r.live_units, [2, 1, 2])
+    np.testing.assert_array_equal(r.dead_units, [0, 1, 0])
+    np.testing.assert_array_equal(r.uncovered, [[1, 0, 1, 0], [0, 0, 0, 0], [1, 0, 0, 1]])
+    np.testing.assert_array_equal(r.all_live_always_on, [False, True, False])
+
+
+def test_relu_failure_counts_are_consistent(result):
+    m = result.metrics
+    rows = result.tables[2].rows
+    counts = np.array([[int(cell) for cell in row[1:]] for row in rows[:-1]])
+    assert counts.sum(axis=0).tolist() == [int(cell) for cell in rows[-1][1:]]
+    assert counts[:, 0].sum() == m["relu_small_solved"] and counts[:, 1].sum() == m["relu_small_failed"]
+    assert m["relu_small_runs"] == 2 * m["n_seeds"] == m["relu_small_solved"] + m["relu_small_failed"]
+    assert m["fail_uncovered_mixed"] <= m["fail_uncovered"] <= m["relu_small_failed"]
+    assert m["fail_at_plateau_two"] + m["fail_at_plateau_three"] + m["fail_at_ln2"] <= m["relu_small_failed"]
+    assert m["relu_xavier_solved"] + m["relu_he_solved"] == m["relu_small_solved"]
+
+
+def test_initial_loss_of_a_constant_output_is_at_least_ln2():
+    outputs, loss, constant = xor.initial_outputs("sigmoid", list(range(20)))
+    assert outputs.shape == (20, 4)
+    assert (constant >= np.log(2) - 1e-12).all()
+    assert np.isfinite(loss).all()
+
+
+def test_notebook_sigmoid_overflows_only_past_the_float_limit(result):
+    m = result.metrics
+    assert m["overflow_z_limit"] == pytest.approx(-np.log(np.finfo(float).max))
+    assert m["notebook_sigmoid_at_overflow"] == 0.0 and m["notebook_sigmoid_warned"] == 1
+    assert m["notebook_sigmoid_warned_inside"] == 0
+    assert 0 < m["stable_sigmoid_at_overflow"] < 1e-300
+
+
+def test_sweep_table_reports_mean_and_high_percentile_loss(result):
+    header = result.tables[1].header
+    assert any("仅成功种子" in h for h in header)
+    assert any("平均" in h for h in header) and any("90" in h for h in header)
+
+
+def test_figures_fit_the_printed_page(result):
+    for figure in result.figures:
+        width, height = figure.figure.get_size_inches()
+        assert width <= 6.5 and height <= 4.1, figure.name
