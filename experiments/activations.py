@@ -58,7 +58,7 @@ def plot_panels(x: np.ndarray, which: int, ylabel: str) -> plt.Figure:
     """One panel per function, as in the notebook; which=0 plots f, which=1 plots f'."""
     fig, axes = plt.subplots(1, 3, figsize=(6.5, 2.4))  # drawn at the size it is printed
     for ax, (name, funcs) in zip(axes, FUNCTIONS.items()):
-        ax.plot(x, funcs[which](x), linewidth=1.8, color="C1" if which else "C0")
+        ax.plot(x, funcs[which](x), linewidth=1.8, color="C0")
         ax.set_title(name if which == 0 else f"{name} 的导数", fontsize=10)
         ax.set_xlabel("x")
         ax.grid(True, alpha=0.3)

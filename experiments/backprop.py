@@ -75,6 +75,15 @@ def relative_error(a: float, b: float) -> float:
     return abs(a - b) / max(abs(a) + abs(b), 1e-300)
 
 
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def sci_text(x: float, digits: int = 1) -> str:
+    """1.5 × 10⁻¹¹: the form the prose uses."""
+    mantissa, exponent = f"{x:.{digits}e}".split("e")
+    return f"{mantissa.replace('-', '−')} × 10{str(int(exponent)).translate(SUPERSCRIPT)}"
+
+
 def num(x: float) -> str:
     return f"{x:.6f}".replace("-", "−")
 
@@ -117,7 +126,7 @@ def network_figure(nn: NeuralNetwork, a: list, deltas: list, target: float, loss
             "圆内：激活值 a　红字：误差项 δ = ∂L/∂z\n实线 / 虚线：正 / 负权重，线宽 ∝ |W|",
             ha="center", va="top", fontsize=8, color="0.25")
     ax.set_xlim(-0.6, (len(sizes) - 1) * dx + 2.4)
-    ax.set_ylim(-half - 2.0, half + 1.1)
+    ax.set_ylim(-half - 1.75, half + 1.0)
     ax.set_aspect("equal")
     ax.axis("off")
     fig.tight_layout(pad=0.2)
@@ -178,7 +187,7 @@ def run(ctx: Context) -> Result:
                 numeric_values.append(numeric)
                 class_diffs.append(abs(dW[layer][i, j] - class_dW[layer][i, j]))
                 check_rows.append([name, num(dW[layer][i, j]), num(class_dW[layer][i, j]), num(numeric),
-                                   f"{rel_errors[-1]:.1e}".replace("-", "−")])
+                                   sci_text(rel_errors[-1])])
         for j in range(n_out):
             name = f"b({layer + 1})[{j + 1}]"
             grad_rows.append([name, f"δ({layer + 1})[{j + 1}]", num(db[layer][0, j])])
@@ -188,11 +197,11 @@ def run(ctx: Context) -> Result:
             numeric_values.append(numeric)
             class_diffs.append(abs(db[layer][0, j] - class_db[layer][0, j]))
             check_rows.append([name, num(db[layer][0, j]), num(class_db[layer][0, j]), num(numeric),
-                               f"{rel_errors[-1]:.1e}".replace("-", "−")])
+                               sci_text(rel_errors[-1])])
     gradients = Table("gradients", ["参数", "链式法则", "∂L/∂参数"], grad_rows,
                       caption="每个参数的梯度：前一层的激活乘以后一层的误差项")
     check = Table("gradcheck", ["参数", "逐层推导", "NeuralNetwork.gradients", "有限差分", "相对误差"],
-                  check_rows, caption=f"梯度检验：三种方法算出的梯度（有限差分步长 ε = {EPSILON:.0e}）".replace("e-0", "e-"))
+                  check_rows, caption=f"梯度检验：三种方法算出的梯度（有限差分步长 ε = {sci_text(EPSILON, 0)}）")
 
     # The notebook's visualize_backprop started from the MSE delta (a - y)·a(1 - a). With one
     # output neuron every later delta and gradient is scaled by that same factor a(1 - a); the

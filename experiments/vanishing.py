@@ -98,8 +98,13 @@ def xor_data(rng, n=SYM_SAMPLES):
     return X, y
 
 
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
 def sci_text(x: float) -> str:
-    return f"{x:.2e}".replace("-", "−")
+    """9.29 × 10⁻², the form the prose uses (the sci filter)."""
+    mantissa, exponent = f"{x:.2e}".split("e")
+    return f"{mantissa.replace('-', '−')} × 10{str(int(exponent)).translate(SUPERSCRIPT)}"
 
 
 def demo_figure(depths, sigmoid_grads, relu_grads, best_case) -> plt.Figure:
@@ -220,7 +225,7 @@ def run(ctx: Context) -> Result:
                         f"{key}_signal_per_layer_max": float(seed_signal.max()),
                         f"{key}_first_min": float(runs[:, 0].min()),
                         f"{key}_first_max": float(runs[:, 0].max())}
-            rows.append([LABELS[act], LABELS[init], sci_text(g[SPAN_TOP - 1]), sci_text(g[0]),
+            rows.append([f"{LABELS[act]} + {LABELS[init]}", sci_text(g[0]),
                          sci_text(ratio), f"{per_layer:.2f}（{seed_factors.min():.2f}–{seed_factors.max():.2f}）",
                          sci_text(kept),
                          f"{signal_per_layer:.2f}（{seed_signal.min():.2f}–{seed_signal.max():.2f}）"])
@@ -233,13 +238,13 @@ def run(ctx: Context) -> Result:
     metrics["relu_he_vs_sigmoid_first"] = metrics["relu_he_first"] / metrics["sigmoid_xavier_first"]
     table = Table(
         name="norms",
-        header=["激活函数", "初始化", f"‖∂L/∂W‖ 第 {SPAN_TOP} 层", "‖∂L/∂W‖ 第 1 层",
-                f"第 1 层 / 第 {SPAN_TOP} 层", f"梯度每层倍数（{n_seeds} 个种子的范围）",
-                f"前向信号：第 {HIDDEN} / 第 1 个隐藏层的标准差", "前向信号每层倍数（范围）"],
+        header=["激活函数 + 初始化", "‖∂L/∂W(1)‖", f"比值 r：第 1 层 / 第 {SPAN_TOP} 层", "每层倍数 q（范围）",
+                f"前向信号 s：第 {HIDDEN} / 第 1 个隐藏层", "s 的每层倍数（范围）"],
         rows=rows,
         caption=f"{HIDDEN} 个隐藏层的网络在初始化时的梯度与前向信号（{n_seeds} 个随机种子的几何平均，括号内为最小–最大）。"
-                f"“每层倍数”都取第 {SPAN_TOP} 层到第 1 层这 {SPAN_STEPS} 步的几何平均，即前一列比值的 {SPAN_STEPS} 次方根；"
-                "前向信号是激活在样本之间的标准差（对同层神经元取均方根）",
+                f"r 与 q 都取第 {SPAN_TOP} 层到第 1 层这 {SPAN_STEPS} 步，q = r 的 {SPAN_STEPS} 次方根；"
+                "前向信号 s 是激活在样本之间的标准差（对同层神经元取均方根），它的每层倍数取同样的 "
+                f"{SPAN_STEPS} 步",
     )
 
     # 3. Exploding gradients: Tanh with Xavier weights multiplied by 1, 2, 3, 4.

@@ -98,17 +98,29 @@ def test_measurement_shows_what_theory_predicts(result):
     assert m["sym_equal_spread_max"] < 1e-9 < 1 < m["sym_random_spread_min"]
 
 
+def number(cell: str) -> float:
+    mantissa, _, power = cell.partition(" × 10")
+    exponent = power.translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789"))
+    return float(mantissa.replace("−", "-")) * 10 ** int(exponent or 0)
+
+
+def test_sci_text():
+    assert vanishing.sci_text(0.0929) == "9.29 × 10⁻²"
+    assert vanishing.sci_text(-16.4) == "−1.64 × 10¹"
+    assert number(vanishing.sci_text(5.56e-07)) == pytest.approx(5.56e-07)
+
+
 def test_table_matches_metrics(result):
-    rows = {(r[0], r[1]): r for r in result.tables[0].rows}
+    rows = {r[0]: r for r in result.tables[0].rows}
     assert len(rows) == len(vanishing.ACTIVATIONS) * len(vanishing.INITS)
     m = result.metrics
     for act in vanishing.ACTIVATIONS:
         for init in vanishing.INITS:
-            row = rows[vanishing.LABELS[act], vanishing.LABELS[init]]
-            assert float(row[2].replace("−", "-")) == pytest.approx(m[f"{act}_{init}_top"], rel=1e-2)
-            assert float(row[3].replace("−", "-")) == pytest.approx(m[f"{act}_{init}_first"], rel=1e-2)
-            assert float(row[4].replace("−", "-")) == pytest.approx(m[f"{act}_{init}_ratio"], rel=1e-2)
-            assert row[5].startswith(f"{m[f'{act}_{init}_per_layer']:.2f}（")
+            row = rows[f"{vanishing.LABELS[act]} + {vanishing.LABELS[init]}"]
+            assert number(row[1]) == pytest.approx(m[f"{act}_{init}_first"], rel=1e-2)
+            assert number(row[2]) == pytest.approx(m[f"{act}_{init}_ratio"], rel=1e-2)
+            assert row[3].startswith(f"{m[f'{act}_{init}_per_layer']:.2f}（")
+            assert number(row[4]) == pytest.approx(m[f"{act}_{init}_signal"], rel=1e-2)
 
 
 def test_figures_render_without_missing_glyphs(result):
