@@ -272,6 +272,10 @@ def run(ctx: Context) -> Result:
                              f"{metrics[f'explode_{scale}_per_layer']:.2f}（{factors.min():.2f}–{factors.max():.2f}）",
                              f"{int((factors > 1).sum())} / {n_seeds}"])
     metrics["explode_scales"] = ", ".join(str(s) for s in EXPLODE_SCALES)
+    # the smallest scale from which every larger one grew in every seed (0 if none)
+    grew_all = [scale for scale in EXPLODE_SCALES if metrics[f"explode_{scale}_n_grew"] == n_seeds]
+    metrics["explode_first_all_grew"] = next(
+        (scale for scale in EXPLODE_SCALES if all(k in grew_all for k in EXPLODE_SCALES if k >= scale)), 0)
     metrics["explode_max_scale"] = EXPLODE_SCALES[-1]
     explode_table = Table(
         name="exploding",
