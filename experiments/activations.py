@@ -1,6 +1,8 @@
 """§2 激活函数详解: the notebook's three plots, their derivatives, and measured properties."""
 from __future__ import annotations
 
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -10,6 +12,7 @@ TITLE = "激活函数详解"
 ORDER = 2
 
 SATURATION_X = 5.0  # where we read off how flat each function has become
+OVERFLOW_Z = -710.0  # just past −ln(float64 max) ≈ −709.78, where exp(−z) overflows
 
 
 def relu(x: np.ndarray) -> np.ndarray:
@@ -20,8 +23,13 @@ def relu_grad(x: np.ndarray) -> np.ndarray:
     return (x > 0).astype(float)
 
 
+def notebook_sigmoid(z):
+    """笔记本的写法：z < −709.78 时 np.exp(-z) 超出 float64 的范围（溢出）。"""
+    return 1 / (1 + np.exp(-z))
+
+
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Stable for any x: exp() only ever sees non-positive arguments."""
+    """数值稳定的写法：exp 只作用于非正数，x 再负也不会溢出。"""
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
@@ -48,14 +56,14 @@ FUNCTIONS = {
 
 def plot_panels(x: np.ndarray, which: int, ylabel: str) -> plt.Figure:
     """One panel per function, as in the notebook; which=0 plots f, which=1 plots f'."""
-    fig, axes = plt.subplots(1, 3, figsize=(9.5, 3.1))  # narrow enough that labels stay legible in print
+    fig, axes = plt.subplots(1, 3, figsize=(6.5, 2.4))  # drawn at the size it is printed
     for ax, (name, funcs) in zip(axes, FUNCTIONS.items()):
-        ax.plot(x, funcs[which](x), linewidth=2, color="C1" if which else "C0")
-        ax.set_title(name if which == 0 else f"{name} 的导数")
+        ax.plot(x, funcs[which](x), linewidth=1.8, color="C0")
+        ax.set_title(name if which == 0 else f"{name} 的导数", fontsize=10)
         ax.set_xlabel("x")
-        ax.set_ylabel(ylabel)
         ax.grid(True, alpha=0.3)
-    fig.tight_layout()
+    axes[0].set_ylabel(ylabel)
+    fig.tight_layout(w_pad=0.8)
     return fig
 
 
@@ -83,12 +91,39 @@ def properties(x: np.ndarray) -> tuple[Table, dict[str, float]]:
     return table, metrics
 
 
+def measure_notebook_overflow(z=OVERFLOW_Z):
+    """The notebook's formula and the stable one at z: values, and whether numpy warned."""
+    with warnings.catch_warnings(record=True) as caught, np.errstate(over="warn"):
+        warnings.simplefilter("always")
+        value = float(notebook_sigmoid(np.float64(z)))
+    overflow = [w for w in caught if issubclass(w.category, RuntimeWarning) and "overflow" in str(w.message)]
+    with warnings.catch_warnings(record=True) as caught_stable, np.errstate(over="warn"):
+        warnings.simplefilter("always")
+        stable = float(sigmoid(np.array([z]))[0])
+    # the largest z at which the notebook's formula still computes exp(−z) without overflowing
+    threshold = -float(np.log(np.finfo(np.float64).max))
+    with warnings.catch_warnings(record=True) as caught_near, np.errstate(over="warn"):
+        warnings.simplefilter("always")
+        near = float(notebook_sigmoid(np.float64(np.nextafter(threshold, 0.0))))
+    return {"overflow_z": z, "notebook_at_overflow_z": value, "notebook_warned": int(bool(overflow)),
+            "notebook_warning": str(overflow[0].message) if overflow else "",
+            "stable_at_overflow_z": stable, "stable_warned": int(bool(caught_stable)),
+            "overflow_threshold": threshold, "notebook_near_threshold": near,
+            "notebook_near_threshold_warned": int(bool(caught_near)),
+            "overflow_abs_error": abs(value - stable)}
+
+
 def run(ctx: Context) -> Result:
     x = np.linspace(-SATURATION_X, SATURATION_X, 101 if ctx.quick else 1001)
     table, metrics = properties(x)
     metrics["saturation_x"] = SATURATION_X
     metrics["sigmoid_grad_at_far"] = float(sigmoid_grad(np.array([SATURATION_X]))[0])
     metrics["tanh_to_sigmoid_max_grad"] = metrics["tanh_max_grad"] / metrics["sigmoid_max_grad"]
+    metrics |= measure_notebook_overflow()
+    z_grid = np.linspace(-700.0, 700.0, 2801)  # where the notebook's formula does not overflow
+    with np.errstate(over="raise"):
+        metrics["notebook_vs_stable_max_diff"] = float(np.max(np.abs(notebook_sigmoid(z_grid) - sigmoid(z_grid))))
+    metrics["grid_limit"] = 700.0
     return Result(
         figures=[
             Figure("functions", plot_panels(x, 0, "f(x)"),
@@ -101,5 +136,6 @@ def run(ctx: Context) -> Result:
         ],
         tables=[table],
         metrics=metrics,
-        listings=[listing_of(sigmoid, "stable_sigmoid", "数值稳定的 Sigmoid 实现")],
+        listings=[listing_of(notebook_sigmoid, "notebook_sigmoid", "笔记本的 Sigmoid"),
+                  listing_of(sigmoid, "stable_sigmoid", "数值稳定的 Sigmoid 实现")],
     )

@@ -18,7 +18,8 @@ CONFIDENTLY_WRONG = 0.01  # an output far from the target y = 1, to compare the 
 
 
 def backprop_step_by_step(nn, X, y):
-    """逐层写出一个样本的反向传播（sigmoid 隐藏层 + sigmoid 输出 + 二元交叉熵），与类的 gradients 相同。"""
+    """逐层写出一个样本的反向传播（Sigmoid 隐藏层 + Sigmoid 输出 + 二元交叉熵），与类的 gradients 相同。"""
+    # 约定：一个样本是行向量；W(l) 的形状是 (n_{l-1}, n_l)，b(l) 的形状是 (1, n_l)
     # 前向传播：z(l) = a(l-1) W(l) + b(l)，a(l) = σ(z(l))，a(0) = x
     a = [X]
     z = []
@@ -50,8 +51,37 @@ def numerical_gradient(nn, X, y, params, index, eps=EPSILON):
     return (loss_plus - loss_minus) / (2 * eps)
 
 
+def parameter_indices(nn):
+    """(参数数组, 下标)，顺序与梯度表相同：每层先 W 后 b。"""
+    for W, b in zip(nn.weights, nn.biases):
+        yield from ((W, (i, j)) for i in range(W.shape[0]) for j in range(W.shape[1]))
+        yield from ((b, (0, j)) for j in range(b.shape[1]))
+
+
+def half_mse_gradient(nn, X, y, params, index, eps=EPSILON):
+    """均方误差的一半 ½(a − y)² 的中心差分梯度：笔记本的 δ 对应的损失。"""
+    def half_mse():
+        return 0.5 * float(np.mean(np.sum((nn.forward(X) - y) ** 2, axis=1)))
+    old = params[index]
+    params[index] = old + eps
+    plus = half_mse()
+    params[index] = old - eps
+    minus = half_mse()
+    params[index] = old
+    return (plus - minus) / (2 * eps)
+
+
 def relative_error(a: float, b: float) -> float:
     return abs(a - b) / max(abs(a) + abs(b), 1e-300)
+
+
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def sci_text(x: float, digits: int = 1) -> str:
+    """1.5 × 10⁻¹¹: the form the prose uses."""
+    mantissa, exponent = f"{x:.{digits}e}".split("e")
+    return f"{mantissa.replace('-', '−')} × 10{str(int(exponent)).translate(SUPERSCRIPT)}"
 
 
 def num(x: float) -> str:
@@ -65,42 +95,61 @@ def short(x: float) -> str:
 def network_figure(nn: NeuralNetwork, a: list, deltas: list, target: float, loss: float) -> plt.Figure:
     """The notebook's visualize_backprop as a picture: a and δ at every neuron, weights on the edges."""
     sizes = nn.layer_sizes
-    fig, ax = plt.subplots(figsize=(9, 5))
+    dx, dy = 3.0, 1.45  # distance between layers / between neurons of a layer (data units)
+    fig, ax = plt.subplots(figsize=(6.4, 3.7))
     pos = {}
     for layer, n in enumerate(sizes):
         for j in range(n):
-            pos[layer, j] = (layer * 3.2, ((n - 1) / 2 - j) * 1.6)
+            pos[layer, j] = (layer * dx, ((n - 1) / 2 - j) * dy)
     w_max = max(np.abs(w).max() for w in nn.weights)
     for layer, W in enumerate(nn.weights):
         for i in range(W.shape[0]):
             for j in range(W.shape[1]):
                 (x0, y0), (x1, y1) = pos[layer, i], pos[layer + 1, j]
-                ax.plot([x0, x1], [y0, y1], color="C3" if W[i, j] < 0 else "C0",
-                        linewidth=0.8 + 3 * abs(W[i, j]) / w_max, alpha=0.55, zorder=1)
+                negative = W[i, j] < 0  # greyscale print: negative weights are also dashed
+                ax.plot([x0, x1], [y0, y1], color="C3" if negative else "C0", linestyle="--" if negative else "-",
+                        linewidth=0.8 + 2.5 * abs(W[i, j]) / w_max, alpha=0.7, zorder=1)
     names = ["输入层", "隐藏层", "输出层"] if len(sizes) == 3 else [f"第 {k} 层" for k in range(len(sizes))]
     for (layer, j), (x, y) in pos.items():
-        ax.add_patch(Circle((x, y), 0.42, facecolor="white", edgecolor="black", linewidth=1.5, zorder=2))
-        ax.text(x, y, f"{a[layer][0, j]:.3f}", ha="center", va="center", fontsize=10, zorder=3)
+        ax.add_patch(Circle((x, y), 0.42, facecolor="white", edgecolor="black", linewidth=1.2, zorder=2))
+        ax.text(x, y, f"{a[layer][0, j]:.3f}", ha="center", va="center", fontsize=8.5, zorder=3)
         if layer > 0:
-            ax.text(x, y - 0.62, f"δ = {deltas[layer - 1][0, j]:.4f}".replace("-", "−"),
-                    ha="center", va="top", fontsize=9, color="C3", zorder=3)
-    half = (max(sizes) - 1) / 2 * 1.6
+            ax.text(x, y - 0.5, f"δ = {deltas[layer - 1][0, j]:.4f}".replace("-", "−"),
+                    ha="center", va="top", fontsize=8, color="C3", zorder=3,
+                    bbox=dict(facecolor="white", edgecolor="none", pad=0.5, alpha=0.85))
+    half = (max(sizes) - 1) / 2 * dy
     for layer, name in enumerate(names):
-        ax.text(layer * 3.2, half + 0.75, name, ha="center", va="bottom", fontsize=11)
+        ax.text(layer * dx, half + 0.6, name, ha="center", va="bottom", fontsize=9)
     x_out, y_out = pos[len(sizes) - 1, 0]
-    ax.text(x_out + 0.7, y_out, f"目标 y = {target:g}\n损失 L = {loss:.4f}", ha="left", va="center", fontsize=10)
-    ax.text((len(sizes) - 1) * 1.6, -half - 1.35,
-            "圆内：激活值 a　　红字：误差项 δ = ∂L/∂z　　蓝线 / 红线：正 / 负权重，线宽 ∝ |W|",
-            ha="center", va="top", fontsize=9, color="0.3")
-    ax.set_xlim(-0.8, (len(sizes) - 1) * 3.2 + 2.6)
-    ax.set_ylim(-half - 1.8, half + 1.3)
+    ax.text(x_out + 0.6, y_out, f"目标 y = {target:g}\n损失 L = {loss:.4f}", ha="left", va="center", fontsize=8.5)
+    ax.text((len(sizes) - 1) * dx / 2, -half - 1.2,
+            "圆内：激活值 a　红字：误差项 δ = ∂L/∂z\n实线 / 虚线：正 / 负权重，线宽 ∝ |W|",
+            ha="center", va="top", fontsize=8, color="0.25")
+    ax.set_xlim(-0.6, (len(sizes) - 1) * dx + 2.4)
+    ax.set_ylim(-half - 1.75, half + 1.0)
     ax.set_aspect("equal")
     ax.axis("off")
+    fig.tight_layout(pad=0.2)
     return fig
 
 
+def weights_table(nn: NeuralNetwork) -> Table:
+    """The initial weights and biases, one row per matrix row, so a student can redo the example by hand."""
+    rows = []
+    for layer, (W, b) in enumerate(zip(nn.weights, nn.biases), start=1):
+        n_in, n_out = W.shape
+        for i in range(n_in):
+            source = f" x{i + 1}" if layer == 1 else f"隐藏神经元 {i + 1}"
+            rows.append([f"W({layer})", f"{n_in} × {n_out}", f"第 {i + 1} 行（来自{source}）",
+                         "  ".join(num(v) for v in W[i])])
+        rows.append([f"b({layer})", f"1 × {n_out}", "—", "  ".join(num(v) for v in b[0])])
+    return Table("weights", ["参数", "形状", "行", "数值（第 1 列 … 第 n 列）"], rows,
+                 caption="例子所用的初始权重与偏置（由本次构建的随机种子生成；偏置初始化为 0）")
+
+
 def run(ctx: Context) -> Result:
-    nn = NeuralNetwork([2, 3, 1], activation="sigmoid", output_activation="sigmoid", seed=ctx.seed)
+    nn = NeuralNetwork([2, 3, 1], activation="sigmoid", output_activation="sigmoid", init="xavier",
+                       seed=ctx.seed)
     X, y = X_SAMPLE, Y_SAMPLE
     z, a, deltas, dW, db = backprop_step_by_step(nn, X, y)
     class_dW, class_db = nn.gradients(X, y)
@@ -138,7 +187,7 @@ def run(ctx: Context) -> Result:
                 numeric_values.append(numeric)
                 class_diffs.append(abs(dW[layer][i, j] - class_dW[layer][i, j]))
                 check_rows.append([name, num(dW[layer][i, j]), num(class_dW[layer][i, j]), num(numeric),
-                                   f"{rel_errors[-1]:.1e}".replace("-", "−")])
+                                   sci_text(rel_errors[-1])])
         for j in range(n_out):
             name = f"b({layer + 1})[{j + 1}]"
             grad_rows.append([name, f"δ({layer + 1})[{j + 1}]", num(db[layer][0, j])])
@@ -148,17 +197,21 @@ def run(ctx: Context) -> Result:
             numeric_values.append(numeric)
             class_diffs.append(abs(db[layer][0, j] - class_db[layer][0, j]))
             check_rows.append([name, num(db[layer][0, j]), num(class_db[layer][0, j]), num(numeric),
-                               f"{rel_errors[-1]:.1e}".replace("-", "−")])
+                               sci_text(rel_errors[-1])])
     gradients = Table("gradients", ["参数", "链式法则", "∂L/∂参数"], grad_rows,
                       caption="每个参数的梯度：前一层的激活乘以后一层的误差项")
     check = Table("gradcheck", ["参数", "逐层推导", "NeuralNetwork.gradients", "有限差分", "相对误差"],
-                  check_rows, caption=f"梯度检验：三种方法算出的梯度（有限差分步长 ε = {EPSILON:.0e}）".replace("e-0", "e-"))
+                  check_rows, caption=f"梯度检验：三种方法算出的梯度（有限差分步长 ε = {sci_text(EPSILON, 0)}）")
 
     # The notebook's visualize_backprop started from the MSE delta (a - y)·a(1 - a). With one
     # output neuron every later delta and gradient is scaled by that same factor a(1 - a); the
     # gradient check shows these are not the gradients of the loss the class trains with.
+    # They ARE the gradients of half the squared error, ½(a − y)²: check that by finite differences too.
     slope = float(a[-1][0, 0] * (1 - a[-1][0, 0]))
     notebook_errors = [relative_error(g * slope, g_num) for g, g_num in zip(analytic, numeric_values)]
+    half_mse_numeric = [half_mse_gradient(nn, X, y, params, index)
+                        for params, index in parameter_indices(nn)]
+    half_mse_errors = [relative_error(g * slope, g_num) for g, g_num in zip(analytic, half_mse_numeric)]
 
     out = float(a[-1][0, 0])
     target = float(y[0, 0])
@@ -180,12 +233,16 @@ def run(ctx: Context) -> Result:
         "max_rel_error": float(max(rel_errors)),
         "max_class_diff": float(max(class_diffs)),
         "notebook_max_rel_error": float(max(notebook_errors)),
+        "notebook_half_mse_max_rel_error": float(max(half_mse_errors)),
+        "w1_row_grad_diff": float(np.abs(dW[0][0] - dW[0][1]).max()),
+        "n_in": nn.layer_sizes[0], "n_out": nn.layer_sizes[-1],
+        "bias_abs_max": float(max(np.abs(b).max() for b in nn.biases)),
     }
     return Result(
         figures=[Figure("network", network_figure(nn, a, deltas, float(y[0, 0]), nn.loss(X, y)),
                         caption=f"网络 {nn.layer_sizes} 处理样本 ({X[0, 0]}, {X[0, 1]}) 时各神经元的激活值与误差项",
                         alt="三层网络示意图：每个神经元标出激活值 a 和误差项 δ，连线粗细表示权重大小")],
-        tables=[forward, delta_table, gradients, check],
+        tables=[weights_table(nn), forward, delta_table, gradients, check],
         metrics=metrics,
         listings=[listing_of(backprop_step_by_step, "step_by_step", "逐层反向传播（修正笔记本的 visualize_backprop）"),
                   listing_of(numerical_gradient, "numerical", "数值梯度：中心差分")],

@@ -1,4 +1,5 @@
-"""§4 梯度消失问题: the notebook's σ'(1)^depth demonstration, then gradients measured in 10-layer networks."""
+"""§4 梯度消失问题: the notebook's σ'(1)^depth demonstration, gradients measured in networks with
+9 hidden layers over several seeds, exploding gradients, and why initial weights must be random."""
 from __future__ import annotations
 
 import contextlib
@@ -7,18 +8,29 @@ import io
 import matplotlib.pyplot as plt
 import numpy as np
 
-from experiments.numpy_net import NeuralNetwork, sigmoid, sigmoid_grad
+from experiments.numpy_net import NeuralNetwork, sigmoid, sigmoid_grad, train_many
 from report.model import Context, Figure, Result, Table, listing_of
 
 TITLE = "梯度消失问题"
 ORDER = 4
 
-DEPTH = 10  # weight layers in the measured networks
+DEPTH = 10  # weight layers in the measured networks: 9 hidden layers + the output layer
+HIDDEN = DEPTH - 1
 WIDTH = 64  # neurons per hidden layer
 N_FEATURES = 32
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 INITS = ("xavier", "he")
 LABELS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU", "xavier": "Xavier", "he": "He"}
+STYLES = {"sigmoid": ("o", "-"), "tanh": ("s", "--"), "relu": ("^", ":")}  # greyscale: marker + line style
+# The span over which a per-layer factor is measured: weight layer 9 (the last hidden layer) down to
+# weight layer 1. The output layer is left out: its δ = a − y is not the product of a hidden layer.
+SPAN_TOP = HIDDEN  # 1-based layer number
+SPAN_STEPS = SPAN_TOP - 1
+EXPLODE_SCALES = (1, 2, 3, 4)  # Tanh with Xavier weights multiplied by this
+SYM_SIZES = [2, 8, 1]
+SYM_STEPS, SYM_LR, SYM_SAMPLES = 400, 2.0, 100
+SYM_SEEDS = 8
+SYM_EQUAL_RANGE = (0.1, 0.5)  # the shared initial value c is drawn from this interval, per seed
 
 
 def demonstrate_vanishing_gradient(depths=range(2, 11), x=1.0):
@@ -45,50 +57,113 @@ def demonstrate_vanishing_gradient(depths=range(2, 11), x=1.0):
     return list(depths), sigmoid_grads, relu_grads
 
 
-def layer_gradient_norms(activation, init, X, y, seed, depth=DEPTH, width=WIDTH):
-    """一个 depth 层的网络在初始化时：每一层权重的梯度范数 ‖∂L/∂W(l)‖，以及每个隐藏层激活的均方根。"""
+def layer_gradient_norms(activation, init, X, y, seed, depth=DEPTH, width=WIDTH, scale=1.0):
+    """初始化时（还没训练）测量一个有 depth - 1 个隐藏层的网络：
+    每一层权重梯度的范数 ‖∂L/∂W(l)‖，以及每个隐藏层的前向信号。"""
     sizes = [X.shape[1]] + [width] * (depth - 1) + [1]
     net = NeuralNetwork(sizes, activation=activation, output_activation="sigmoid", init=init, seed=seed)
+    net.weights = [w * scale for w in net.weights]  # scale > 1：故意把初始权重放大（梯度爆炸的实验）
     dW, _ = net.gradients(X, y)  # gradients 内部做了一次前向传播，net.a 里是各层激活
     grad_norms = np.array([np.linalg.norm(g) for g in dW])
-    activation_rms = np.array([np.sqrt(np.mean(a ** 2)) for a in net.a[1:-1]])
-    return grad_norms, activation_rms
+    # 前向信号：每个神经元的激活在样本之间的标准差（减去了均值，只看随输入变化的部分），
+    # 再对同一层的神经元取均方根
+    spread = np.array([np.sqrt(np.mean(a.var(axis=0))) for a in net.a[1:-1]])
+    return grad_norms, spread
+
+
+def hidden_rms_and_mean(activation, init, X, seed, depth=DEPTH, width=WIDTH):
+    """For comparison with the spread: the RMS of each hidden layer's activations (mean included) and their mean."""
+    net = NeuralNetwork([X.shape[1]] + [width] * (depth - 1) + [1], activation=activation,
+                        output_activation="sigmoid", init=init, seed=seed)
+    net.forward(X)
+    hidden = net.a[1:-1]
+    return np.array([np.sqrt(np.mean(a ** 2)) for a in hidden]), np.array([a.mean() for a in hidden])
+
+
+def symmetric_init(net, c):
+    """把所有权重设成同一个值 c（偏置本来就是 0）：同一层的隐藏神经元完全一样。"""
+    net.weights = [np.full_like(w, c) for w in net.weights]
+    return net
+
+
+def neuron_spread(net):
+    """隐藏神经元之间的最大差异：同一个输入（或偏置）连到不同隐藏神经元的权重，最大值减最小值。"""
+    W1, b1, W2 = net.weights[0], net.biases[0], net.weights[1]
+    return float(max(np.ptp(W1, axis=1).max(), np.ptp(b1), np.ptp(W2[:, 0])))
+
+
+def xor_data(rng, n=SYM_SAMPLES):
+    X = rng.normal(size=(n, 2))
+    y = (X[:, :1] * X[:, 1:2] > 0).astype(float)  # 同号为 1：XOR 型的标签
+    return X, y
+
+
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def sci_text(x: float) -> str:
-    return f"{x:.2e}".replace("-", "−")
+    """9.29 × 10⁻², the form the prose uses (the sci filter)."""
+    mantissa, exponent = f"{x:.2e}".split("e")
+    return f"{mantissa.replace('-', '−')} × 10{str(int(exponent)).translate(SUPERSCRIPT)}"
 
 
 def demo_figure(depths, sigmoid_grads, relu_grads, best_case) -> plt.Figure:
-    fig, ax = plt.subplots(figsize=(8, 4.6))
-    ax.semilogy(depths, sigmoid_grads, "o-", label="Sigmoid：σ′(1) 连乘")
+    fig, ax = plt.subplots(figsize=(5.6, 3.3))
+    ax.semilogy(depths, sigmoid_grads, "o-", color="C0", label="Sigmoid：σ′(1) 连乘")
     ax.semilogy(depths, best_case, "^--", color="C0", alpha=0.6, label="Sigmoid 最好的情况：σ′(0) 连乘")
-    ax.semilogy(depths, relu_grads, "s-", label="ReLU（x > 0）")
-    ax.set_xlabel("网络深度")
+    ax.semilogy(depths, relu_grads, "s:", color="C1", label="ReLU（x > 0）")
+    ax.set_xlabel("连乘的层数")
     ax.set_ylabel("梯度值（对数坐标）")
-    ax.set_title("梯度消失问题演示")
-    ax.legend()
+    ax.legend(fontsize=8.5)
     ax.grid(True, alpha=0.3)
+    fig.subplots_adjust(left=0.14, right=0.98, bottom=0.15, top=0.97)  # fixed margins: tight_layout 在对数坐标上很慢
     return fig
 
 
 def measured_figure(norms: dict, depth: int) -> plt.Figure:
-    fig, axes = plt.subplots(1, len(INITS), figsize=(9.5, 4.4), sharey=True)
+    fig, axes = plt.subplots(1, len(INITS), figsize=(6.5, 3.4), sharey=True)
     layers = np.arange(1, depth + 1)
     for ax, init in zip(axes, INITS):
         for k, activation in enumerate(ACTIVATIONS):
             runs = norms[activation, init]  # (seeds, depth)
-            ax.semilogy(layers, np.exp(np.log(runs).mean(axis=0)), "o-", color=f"C{k}",
-                        label=LABELS[activation])
+            marker, style = STYLES[activation]
+            ax.semilogy(layers, np.exp(np.log(runs).mean(axis=0)), marker=marker, linestyle=style,
+                        color=f"C{k}", markersize=4, label=LABELS[activation])
             ax.fill_between(layers, runs.min(axis=0), runs.max(axis=0), color=f"C{k}", alpha=0.15)
-        ax.set_title(f"{LABELS[init]} 初始化")
-        ax.set_xlabel("层（1 = 最靠近输入）")
+        ax.set_title(f"{LABELS[init]} 初始化", fontsize=10)
+        ax.set_xlabel("权重层（1 = 最靠近输入）")
         ax.set_xticks(layers)
         ax.grid(True, alpha=0.3)
-    axes[0].set_ylabel(r"权重梯度的范数 $\Vert\partial L / \partial W\Vert$（对数坐标）")
-    axes[0].legend(title="隐藏层激活函数")
-    fig.tight_layout()
+    axes[0].set_ylabel(r"$\Vert\partial L / \partial W^{(l)}\Vert$（对数坐标）")
+    axes[0].legend(title="隐藏层激活函数", fontsize=8.5, title_fontsize=8.5)
+    fig.subplots_adjust(left=0.12, right=0.99, bottom=0.15, top=0.92, wspace=0.06)
     return fig
+
+
+def exploding_figure(norms: dict, depth: int) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(5.6, 3.3))
+    layers = np.arange(1, depth + 1)
+    markers = ("o", "s", "^", "D")
+    styles = ("-", "--", "-.", ":")
+    for k, scale in enumerate(EXPLODE_SCALES):
+        runs = norms[scale]
+        ax.semilogy(layers, np.exp(np.log(runs).mean(axis=0)), marker=markers[k], linestyle=styles[k],
+                    color=plt.cm.viridis(k / len(EXPLODE_SCALES)), markersize=4,
+                    label=f"Xavier × {scale}")
+        ax.fill_between(layers, runs.min(axis=0), runs.max(axis=0),
+                        color=plt.cm.viridis(k / len(EXPLODE_SCALES)), alpha=0.15)
+    ax.set_xlabel("权重层（1 = 最靠近输入）")
+    ax.set_ylabel(r"$\Vert\partial L / \partial W^{(l)}\Vert$（对数坐标）")
+    ax.set_xticks(layers)
+    ax.legend(title="Tanh，初始权重", fontsize=8.5, title_fontsize=8.5)
+    ax.grid(True, alpha=0.3)
+    fig.subplots_adjust(left=0.14, right=0.98, bottom=0.15, top=0.97)
+    return fig
+
+
+def per_layer_factor(norms: np.ndarray) -> np.ndarray:
+    """每个种子：从第 SPAN_TOP 层到第 1 层，权重梯度范数平均每层乘上的倍数。"""
+    return (norms[:, 0] / norms[:, SPAN_TOP - 1]) ** (1 / SPAN_STEPS)
 
 
 def run(ctx: Context) -> Result:
@@ -98,18 +173,21 @@ def run(ctx: Context) -> Result:
         depths, sigmoid_grads, relu_grads = demonstrate_vanishing_gradient()
     best_case = [float(sigmoid_grad(0.0)) ** d for d in depths]
 
-    # 2. Measured: real networks at initialisation, several seeds each.
-    rng = np.random.default_rng(ctx.seed)
+    # 2. Measured: real networks at initialisation; every seed draws its own data and weights.
     n_samples = 128 if ctx.quick else 256
     n_seeds = 3 if ctx.quick else 10
-    X = rng.normal(size=(n_samples, N_FEATURES))
-    y = (X[:, :1] * X[:, 1:2] > 0).astype(float)  # an XOR-like label
+    seeds = [ctx.seed + s for s in range(n_seeds)]
+    data = {}
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        X = rng.normal(size=(n_samples, N_FEATURES))
+        data[seed] = X, (X[:, :1] * X[:, 1:2] > 0).astype(float)  # an XOR-like label
     norms, signal = {}, {}
     for act in ACTIVATIONS:
         for init in INITS:
-            runs = [layer_gradient_norms(act, init, X, y, seed=ctx.seed + s) for s in range(n_seeds)]
+            runs = [layer_gradient_norms(act, init, *data[seed], seed=seed) for seed in seeds]
             norms[act, init] = np.array([r[0] for r in runs])  # (seeds, depth)
-            signal[act, init] = np.array([r[1] for r in runs])  # (seeds, depth - 1)
+            signal[act, init] = np.array([r[1] for r in runs])  # (seeds, hidden layers)
 
     metrics: dict[str, float | int | str] = {
         "x": 1.0, "sigma_prime_x": float(sigmoid_grad(1.0)), "sigma_prime_max": float(sigmoid_grad(0.0)),
@@ -117,44 +195,153 @@ def run(ctx: Context) -> Result:
         "sigmoid_grad_max_depth": sigmoid_grads[-1], "best_case_max_depth": best_case[-1],
         "relu_grad_max_depth": relu_grads[-1],
         "depth": DEPTH, "width": WIDTH, "n_features": N_FEATURES, "n_samples": n_samples,
-        "n_seeds": n_seeds, "hidden_layers": DEPTH - 1,
+        "n_seeds": n_seeds, "first_seed": seeds[0], "last_seed": seeds[-1],
+        "hidden_layers": HIDDEN, "span_top": SPAN_TOP, "span_steps": SPAN_STEPS,
     }
     rows = []
     for act in ACTIVATIONS:
         for init in INITS:
-            g = np.exp(np.log(norms[act, init]).mean(axis=0))  # geometric mean over seeds
+            runs = norms[act, init]
+            g = np.exp(np.log(runs).mean(axis=0))  # geometric mean over seeds
             key = f"{act}_{init}"
-            ratio = g[0] / g[-1]
-            # average factor per hidden layer, from the last hidden layer down to the first
-            per_layer = (g[0] / g[-2]) ** (1 / (DEPTH - 2))
-            rms = np.exp(np.log(signal[act, init]).mean(axis=0))
-            kept = rms[-1] / rms[0]  # forward signal: last hidden layer relative to the first
-            metrics |= {f"{key}_first": float(g[0]), f"{key}_last": float(g[-1]),
+            ratio = g[0] / g[SPAN_TOP - 1]
+            per_layer = ratio ** (1 / SPAN_STEPS)
+            seed_factors = per_layer_factor(runs)
+            # forward signal: spread across samples, last hidden layer vs first, over the same 8 steps
+            spread = signal[act, init]
+            seed_signal = (spread[:, -1] / spread[:, 0]) ** (1 / SPAN_STEPS)
+            kept = float(np.exp(np.log(spread[:, -1] / spread[:, 0]).mean()))
+            signal_per_layer = kept ** (1 / SPAN_STEPS)
+            metrics |= {f"{key}_first": float(g[0]), f"{key}_top": float(g[SPAN_TOP - 1]),
+                        f"{key}_out": float(g[-1]),
                         f"{key}_ratio": float(ratio), f"{key}_per_layer": float(per_layer),
-                        f"{key}_signal": float(kept)}
-            rows.append([LABELS[act], LABELS[init], sci_text(g[-1]), sci_text(g[0]),
-                         sci_text(ratio), f"{per_layer:.2f}", f"{kept:.2f}"])
+                        f"{key}_per_layer_min": float(seed_factors.min()),
+                        f"{key}_per_layer_max": float(seed_factors.max()),
+                        f"{key}_decay_total": float(1 / ratio),
+                        f"{key}_n_decay": int((seed_factors < 1).sum()),
+                        f"{key}_n_signal_decay": int((seed_signal < 1).sum()),
+                        f"{key}_signal": kept, f"{key}_signal_per_layer": float(signal_per_layer),
+                        f"{key}_signal_per_layer_min": float(seed_signal.min()),
+                        f"{key}_signal_per_layer_max": float(seed_signal.max()),
+                        f"{key}_first_min": float(runs[:, 0].min()),
+                        f"{key}_first_max": float(runs[:, 0].max())}
+            rows.append([f"{LABELS[act]} + {LABELS[init]}", sci_text(g[0]),
+                         sci_text(ratio), f"{per_layer:.2f}（{seed_factors.min():.2f}–{seed_factors.max():.2f}）",
+                         sci_text(kept),
+                         f"{signal_per_layer:.2f}（{seed_signal.min():.2f}–{seed_signal.max():.2f}）"])
+    rms_mean = [hidden_rms_and_mean("sigmoid", "xavier", data[seed][0], seed) for seed in seeds]
+    rms = np.array([r[0] for r in rms_mean])
+    means = np.array([r[1] for r in rms_mean])
+    metrics |= {"sigmoid_xavier_rms_ratio": float(np.exp(np.log(rms[:, -1] / rms[:, 0]).mean())),
+                "sigmoid_xavier_last_mean_min": float(means[:, -1].min()),
+                "sigmoid_xavier_last_mean_max": float(means[:, -1].max())}
+    metrics["relu_he_vs_sigmoid_first"] = metrics["relu_he_first"] / metrics["sigmoid_xavier_first"]
     table = Table(
         name="norms",
-        header=["激活函数", "初始化", f"‖∂L/∂W‖ 第 {DEPTH} 层（输出层）", "‖∂L/∂W‖ 第 1 层",
-                f"第 1 层 / 第 {DEPTH} 层", "每经过一个隐藏层的平均倍数",
-                f"前向信号：第 {DEPTH - 1} 层 / 第 1 层激活的均方根"],
+        header=["激活函数 + 初始化", "‖∂L/∂W(1)‖", f"比值 r：第 1 层 / 第 {SPAN_TOP} 层", "每层倍数 q（范围）",
+                f"前向信号 s：第 {HIDDEN} / 第 1 个隐藏层", "s 的每层倍数（范围）"],
         rows=rows,
-        caption=f"{DEPTH} 层网络初始化时各层权重梯度的范数（{n_seeds} 个随机种子的几何平均）",
+        caption=f"{HIDDEN} 个隐藏层的网络在初始化时的梯度与前向信号（{n_seeds} 个随机种子的几何平均，括号内为最小–最大）。"
+                f"r 与 q 都取第 {SPAN_TOP} 层到第 1 层这 {SPAN_STEPS} 步，q = r 的 {SPAN_STEPS} 次方根；"
+                "前向信号 s 是激活在样本之间的标准差（对同层神经元取均方根），它的每层倍数取同样的 "
+                f"{SPAN_STEPS} 步",
     )
+
+    # 3. Exploding gradients: Tanh with Xavier weights multiplied by 1, 2, 3, 4.
+    explode = {}
+    for scale in EXPLODE_SCALES:
+        if scale == 1:  # the same networks as Tanh + Xavier above
+            explode[scale] = norms["tanh", "xavier"]
+            continue
+        runs = [layer_gradient_norms("tanh", "xavier", *data[seed], seed=seed, scale=float(scale))[0]
+                for seed in seeds]
+        explode[scale] = np.array(runs)
+    explode_rows = []
+    for scale in EXPLODE_SCALES:
+        runs = explode[scale]
+        factors = per_layer_factor(runs)
+        g = np.exp(np.log(runs).mean(axis=0))
+        metrics |= {f"explode_{scale}_per_layer": float(g[0] / g[SPAN_TOP - 1]) ** (1 / SPAN_STEPS),
+                    f"explode_{scale}_per_layer_min": float(factors.min()),
+                    f"explode_{scale}_per_layer_max": float(factors.max()),
+                    f"explode_{scale}_n_grew": int((factors > 1).sum()),
+                    f"explode_{scale}_ratio": float(g[0] / g[SPAN_TOP - 1]),
+                    f"explode_{scale}_first": float(g[0])}
+        explode_rows.append([f"Xavier × {scale}", sci_text(g[SPAN_TOP - 1]), sci_text(g[0]),
+                             f"{g[0] / g[SPAN_TOP - 1]:.2f}",
+                             f"{metrics[f'explode_{scale}_per_layer']:.2f}（{factors.min():.2f}–{factors.max():.2f}）",
+                             f"{int((factors > 1).sum())} / {n_seeds}"])
+    metrics["explode_scales"] = ", ".join(str(s) for s in EXPLODE_SCALES)
+    # the smallest scale from which every larger one grew in every seed (0 if none)
+    grew_all = [scale for scale in EXPLODE_SCALES if metrics[f"explode_{scale}_n_grew"] == n_seeds]
+    metrics["explode_first_all_grew"] = next(
+        (scale for scale in EXPLODE_SCALES if all(k in grew_all for k in EXPLODE_SCALES if k >= scale)), 0)
+    metrics["explode_max_scale"] = EXPLODE_SCALES[-1]
+    explode_table = Table(
+        name="exploding",
+        header=["Tanh 的初始权重", f"‖∂L/∂W‖ 第 {SPAN_TOP} 层", "‖∂L/∂W‖ 第 1 层", f"第 1 层 / 第 {SPAN_TOP} 层",
+                "梯度每层倍数（范围）", "每层倍数 > 1 的种子数"],
+        rows=explode_rows,
+        caption=f"梯度爆炸：把 Tanh 网络（{HIDDEN} 个隐藏层）的 Xavier 初始权重放大若干倍（{n_seeds} 个随机种子）",
+    )
+
+    # 4. Symmetry breaking: all weights equal vs random, trained on XOR-like data, per seed.
+    sym = {"equal": [], "random": []}
+    for seed in [ctx.seed + s for s in range(3 if ctx.quick else SYM_SEEDS)]:
+        rng = np.random.default_rng(10_000 + seed)
+        X, y = xor_data(rng)
+        c = rng.uniform(*SYM_EQUAL_RANGE)
+        nets = {"equal": symmetric_init(NeuralNetwork(SYM_SIZES, activation="tanh", output_activation="sigmoid",
+                                                      init="xavier", seed=seed), c),
+                "random": NeuralNetwork(SYM_SIZES, activation="tanh", output_activation="sigmoid",
+                                        init="xavier", seed=seed)}
+        losses = train_many(list(nets.values()), X, y, SYM_STEPS if not ctx.quick else 300, SYM_LR)
+        for k, (mode, net) in enumerate(nets.items()):
+            sym[mode].append((neuron_spread(net), float((net.predict(X) == y).mean()),
+                              float(net.loss(X, y)), float(losses[k, 0])))
+    sym_rows = []
+    for mode, label in (("equal", "全部相同（c）"), ("random", "随机（Xavier）")):
+        spread, acc, loss, _ = (np.array(v) for v in zip(*sym[mode]))
+        metrics |= {f"sym_{mode}_spread_min": float(spread.min()), f"sym_{mode}_spread_max": float(spread.max()),
+                    f"sym_{mode}_acc_mean": float(acc.mean()), f"sym_{mode}_acc_min": float(acc.min()),
+                    f"sym_{mode}_acc_max": float(acc.max()), f"sym_{mode}_loss_mean": float(loss.mean()),
+                    f"sym_{mode}_loss_min": float(loss.min()), f"sym_{mode}_loss_max": float(loss.max())}
+        sym_rows.append([label, f"{spread.min():.3g} – {spread.max():.3g}",
+                         f"{acc.mean():.1%}（{acc.min():.1%}–{acc.max():.1%}）",
+                         f"{loss.mean():.3f}（{loss.min():.3f}–{loss.max():.3f}）"])
+    n_sym = len(sym["equal"])
+    metrics |= {"sym_n_seeds": n_sym, "sym_steps": SYM_STEPS if not ctx.quick else 300, "sym_lr": SYM_LR,
+                "sym_samples": SYM_SAMPLES, "sym_hidden": SYM_SIZES[1],
+                "sym_c_low": SYM_EQUAL_RANGE[0], "sym_c_high": SYM_EQUAL_RANGE[1],
+                "sym_n_equal_identical": sum(s[0] < 1e-9 for s in sym["equal"]),
+                "sym_n_random_better": sum(e[1] < r[1] for e, r in zip(sym["equal"], sym["random"]))}
+    sym_table = Table(
+        name="symmetry",
+        header=["初始权重", "训练后隐藏神经元之间的最大权重差（最小 – 最大）", "训练集准确率（范围）", "训练后的损失（范围）"],
+        rows=sym_rows,
+        caption=f"对称性：{SYM_SIZES[1]} 个 Tanh 隐藏神经元，XOR 型数据 {SYM_SAMPLES} 个样本，"
+                f"全批量梯度下降 {metrics['sym_steps']} 步（{n_sym} 个随机种子，每个种子的数据、c 与随机权重各不相同）",
+    )
+
     return Result(
         figures=[
             Figure("demo", demo_figure(depths, sigmoid_grads, relu_grads, best_case),
                    caption="笔记本的演示：把激活函数的导数按深度连乘",
-                   alt="对数坐标下 sigmoid 导数连乘随深度指数下降，ReLU 保持为 1"),
+                   alt="对数坐标下 Sigmoid 导数连乘随深度指数下降，ReLU 保持为 1"),
             Figure("measured", measured_figure(norms, DEPTH),
-                   caption=f"实测：{DEPTH} 层、每个隐藏层 {WIDTH} 个神经元的网络在初始化时各层权重梯度的范数"
-                           f"（线为 {n_seeds} 个种子的几何平均，阴影为最小到最大）",
-                   alt="左右两幅对数坐标图，分别对应 Xavier 与 He 初始化，每幅有 sigmoid、tanh、ReLU 三条曲线"),
+                   caption=f"实测：{HIDDEN} 个隐藏层、每层 {WIDTH} 个神经元的网络在初始化时各层权重梯度的范数"
+                           f"（线为 {n_seeds} 个随机种子的几何平均，阴影为最小到最大）",
+                   alt="左右两幅对数坐标图，分别对应 Xavier 与 He 初始化，每幅有 Sigmoid、Tanh、ReLU 三条曲线"),
+            Figure("explode", exploding_figure(explode, DEPTH),
+                   caption=f"梯度爆炸：Tanh 网络（{HIDDEN} 个隐藏层）的初始权重放大后，梯度越靠近输入越大"
+                           f"（线为 {n_seeds} 个随机种子的几何平均，阴影为最小到最大）",
+                   alt="对数坐标图，四条曲线对应 Xavier 权重乘以 1 到 4；倍数越大，曲线越向输入一侧抬高"),
         ],
-        tables=[table],
+        tables=[table, explode_table, sym_table],
         metrics=metrics,
         logs={"demo_output": out.getvalue()},
         listings=[listing_of(demonstrate_vanishing_gradient, "demo_code", "笔记本的梯度消失演示"),
-                  listing_of(layer_gradient_norms, "measure_code", "在真实网络中测量每层的梯度")],
+                  listing_of(layer_gradient_norms, "measure_code", "在真实网络中测量每层的梯度和前向信号"),
+                  listing_of(symmetric_init, "symmetric_code", "所有权重取同一个值"),
+                  listing_of(neuron_spread, "spread_code", "隐藏神经元之间的差异")],
     )

@@ -28,7 +28,7 @@ def test_template_renders_every_item_with_defined_metrics(result, tmp_path):
 @pytest.mark.parametrize("sizes", [[2, 3, 1], [2, 3, 4, 1], [3, 5, 2, 2], [1, 1]])
 def test_step_by_step_equals_the_class(sizes):
     rng = np.random.default_rng(len(sizes))
-    nn = NeuralNetwork(sizes, activation="sigmoid", output_activation="sigmoid", seed=7)
+    nn = NeuralNetwork(sizes, activation="sigmoid", output_activation="sigmoid", init="xavier", seed=7)
     X = rng.normal(size=(1, sizes[0]))
     y = rng.uniform(size=(1, sizes[-1]))
     z, a, deltas, dW, db = backprop.backprop_step_by_step(nn, X, y)
@@ -42,7 +42,7 @@ def test_step_by_step_equals_the_class(sizes):
 
 
 def test_numerical_gradient_restores_the_parameter_and_approximates_the_slope():
-    nn = NeuralNetwork([2, 3, 1], activation="sigmoid", seed=1)
+    nn = NeuralNetwork([2, 3, 1], activation="sigmoid", output_activation="sigmoid", init="xavier", seed=1)
     before = nn.weights[0].copy()
     g = backprop.numerical_gradient(nn, backprop.X_SAMPLE, backprop.Y_SAMPLE, nn.weights[0], (1, 2))
     np.testing.assert_array_equal(nn.weights[0], before)
@@ -50,14 +50,31 @@ def test_numerical_gradient_restores_the_parameter_and_approximates_the_slope():
     assert g == pytest.approx(dW[0][1, 2], rel=1e-6)
 
 
+def table(result, name):
+    return next(t for t in result.tables if t.name == name)
+
+
+def test_weights_table_lists_every_parameter_row_by_row(result):
+    nn = NeuralNetwork([2, 3, 1], activation="sigmoid", output_activation="sigmoid", init="xavier", seed=42)
+    rows = table(result, "weights").rows
+    values = [[float(v.replace("−", "-")) for v in row[3].split()] for row in rows]
+    expected = []
+    for W, b in zip(nn.weights, nn.biases):
+        expected += [list(r) for r in W] + [list(b[0])]
+    assert len(values) == len(expected)
+    for got, want in zip(values, expected):
+        assert got == pytest.approx(want, abs=1e-6)
+    assert [row[1] for row in rows] == ["2 × 3", "2 × 3", "1 × 3", "3 × 1", "3 × 1", "3 × 1", "1 × 1"]
+
+
 def test_tables_agree_with_the_network(result):
-    nn = NeuralNetwork([2, 3, 1], activation="sigmoid", output_activation="sigmoid", seed=42)
+    nn = NeuralNetwork([2, 3, 1], activation="sigmoid", output_activation="sigmoid", init="xavier", seed=42)
     out = nn.forward(backprop.X_SAMPLE)
-    forward = result.tables[0]
+    forward = table(result, "forward")
     assert [float(r[3].replace("−", "-")) for r in forward.rows[2:5]] == \
         pytest.approx(nn.a[1][0].tolist(), abs=1e-6)
     assert float(forward.rows[-1][3]) == pytest.approx(out[0, 0], abs=1e-6)
-    check = result.tables[3]
+    check = table(result, "gradcheck")
     assert len(check.rows) == result.metrics["n_params"] == 13
     for row in check.rows:
         analytic, from_class, numeric = (float(c.replace("−", "-")) for c in row[1:4])
@@ -69,6 +86,7 @@ def test_metrics_show_the_check_passes_and_the_notebook_delta_fails(result):
     assert m["max_rel_error"] < 1e-6
     assert m["max_class_diff"] < 1e-12
     assert m["notebook_max_rel_error"] > 0.1
+    assert m["notebook_half_mse_max_rel_error"] < 1e-6  # the notebook's delta is right for ½(a − y)²
     assert m["delta_out"] == pytest.approx(m["output"] - m["y"])
     assert m["delta_out_notebook"] == pytest.approx(m["delta_out"] * m["sigma_slope_out"])
     assert m["loss_bce"] == pytest.approx(-np.log(m["output"]))
@@ -80,6 +98,8 @@ def test_figure_renders_without_missing_glyphs(result):
         with warnings.catch_warnings():
             warnings.filterwarnings("error", message=r".*missing from font")
             figure.figure.savefig(io.BytesIO(), format="svg", bbox_inches="tight")
+        width, height = figure.figure.get_size_inches()
+        assert width <= 6.5 and height <= 4.1
 
 
 def test_deterministic(result):
