@@ -241,6 +241,8 @@ class _SectionHelpers:
         """`folded`: code that ran for speed rather than to teach, shown closed under 本次构建实际运行的代码."""
         listings = {item.name: item for item in self.section.result.listings}
         item: Listing = self._place("listing", name, listings)
+        if folded and self.for_print:  # pages of code that ran for speed: the site shows it, the handout says where
+            return Markup(self.macros.folded_note(item))
         return Markup(self.macros.listing(item, highlight(item.code, item.language), folded))
 
     def log(self, name: str) -> Markup:

@@ -124,3 +124,15 @@ def test_a_folded_listing_is_closed_under_its_own_summary(tmp_path):
     assert '<figure class="listing">' in html[:plain]
     assert '<details class="listing folded">' in html[plain:fast] and "<summary>本次构建实际运行的代码" in html[plain:fast]
     assert '<span class="nf">fixed</span>' in html[fast:] and "<details open" not in html
+
+
+def test_the_handout_names_a_folded_listing_instead_of_printing_it(tmp_path):
+    from report.model import listing_of
+
+    sections = build_views([outcome("one", (1,), Result(listings=[listing_of(fixed, "fast", "快速版本")]))])
+    root = tmp_path / "proj"
+    (root / "templates" / "sections").mkdir(parents=True)
+    (root / "templates" / "sections" / "one.html").write_text('{{ listing("fast", folded=True) }}', encoding="utf-8")
+    PageRenderer(FormulaRenderer(tmp_path / "math"), root).render_sections(sections, for_print=True)
+    html = str(sections[0].body)
+    assert "快速版本" in html and "未印出" in html and "highlight" not in html
