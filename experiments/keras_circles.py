@@ -68,7 +68,8 @@ def check_keras3() -> dict[str, object]:
         except AttributeError as error:
             found[f"{name}_input_error"] = str(error)
     # 改用 model.inputs 后，笔记本自己的模型就能搭出激活模型
-    activation_model = keras.Model(inputs=model.inputs, outputs=[layer.output for layer in model.layers])
+    per_layer = [layer.output for layer in model.layers]
+    activation_model = keras.Model(inputs=model.inputs, outputs=per_layer)
     outputs = activation_model([np.zeros((1, 2), dtype="float32")])
     found["fixed_outputs"] = len(outputs)
     return found
@@ -106,10 +107,13 @@ def initial_weights(seeds: list[int]) -> list[tf.Variable]:
     per_seed = []
     for seed in seeds:
         keras.utils.set_random_seed(seed)
-        per_seed.append([init.from_config(init.get_config())(weight.shape)  # 新的初始化器，按当前种子抽样
-                         for layer in model.layers
-                         for init, weight in ((layer.kernel_initializer, layer.kernel),
-                                              (layer.bias_initializer, layer.bias))])
+        weights = []
+        for layer in model.layers:
+            for init, weight in ((layer.kernel_initializer, layer.kernel),
+                                 (layer.bias_initializer, layer.bias)):
+                fresh = init.from_config(init.get_config())  # 新的初始化器，按当前种子抽样
+                weights.append(fresh(weight.shape))
+        per_seed.append(weights)
     return [tf.Variable(np.stack(w)) for w in zip(*per_seed)]
 
 
@@ -128,7 +132,8 @@ def losses_and_accuracies(weights, x, y):
     """每个网络各自的二元交叉熵损失和准确率（两个长度为 S 的向量）。"""
     p = layer_outputs(weights, x)[-1]
     loss = tf.reduce_mean(keras.losses.binary_crossentropy(y, p), axis=1)
-    accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.cast(p > 0.5, y.dtype), y), tf.float32), axis=[1, 2])
+    correct = tf.cast(tf.equal(tf.cast(p > 0.5, y.dtype), y), tf.float32)
+    accuracy = tf.reduce_mean(correct, axis=[1, 2])
     return loss, accuracy
 
 
@@ -141,19 +146,20 @@ def train_step(weights, optimizer, x, y):
     optimizer.apply_gradients(zip(grads, weights))  # Adam 按梯度更新权重
 
 
-def fit(weights, data: list[Splits], epochs: int, batch_size: int, seed: int) -> dict[str, np.ndarray]:
+def fit(weights, data: list[Splits], epochs: int, batch_size: int, seed: int) -> dict:
     """相当于 model.fit(x, y, epochs=epochs, batch_size=batch_size)：每轮重新打乱，每 batch_size 个
     样本调用一次 train_step，最后一批可以不满；S 个网络一起训练，全部轮次在一张计算图里跑完
     （网络这么小，逐步调用的固定开销比计算本身大得多）。每轮结束时用同一组权重在训练集和
     验证集上评估，并记下每个隐藏神经元是否还对某个训练样本输出正值；测试集在这里一次也不看。"""
-    x_train = tf.constant(np.stack([d.x_train for d in data]))  # (S, 样本数, 2)：第 s 个网络只看第 s 份数据
+    # 形状 (S, 样本数, 2)：第 s 个网络只看第 s 份数据
+    x_train = tf.constant(np.stack([d.x_train for d in data]))
     y_train = tf.constant(np.stack([d.y_train[:, None] for d in data]))
     x_val = tf.constant(np.stack([d.x_val for d in data]))
     y_val = tf.constant(np.stack([d.y_val[:, None] for d in data]))
     n = x_train.shape[1]
     rng = np.random.default_rng(seed)
     orders = tf.constant(np.stack([rng.permutation(n) for _ in range(epochs)]), dtype=tf.int32)
-    optimizer = keras.optimizers.Adam(LEARNING_RATE)  # 与 compile(optimizer="adam") 相同：学习率 0.001
+    optimizer = keras.optimizers.Adam(LEARNING_RATE)  # 即 compile(optimizer="adam")
     optimizer.build(weights)  # Adam 的状态变量在图外建好
     # 这些函数里没有要改写的 Python 循环：autograph 不必深入 Keras 的代码，建图快得多
     step, scores, outputs = (tf.autograph.experimental.do_not_convert(f)
@@ -162,13 +168,17 @@ def fit(weights, data: list[Splits], epochs: int, batch_size: int, seed: int) ->
     @tf.function
     def all_epochs():
         history = tf.TensorArray(tf.float32, size=epochs)
-        alive_1, alive_2 = tf.TensorArray(tf.bool, size=epochs), tf.TensorArray(tf.bool, size=epochs)
+        alive_1 = tf.TensorArray(tf.bool, size=epochs)
+        alive_2 = tf.TensorArray(tf.bool, size=epochs)
         for epoch in tf.range(epochs):  # autograph 把这两层循环变成图中的循环
             for start in tf.range(0, n, batch_size):
                 batch = orders[epoch, start:start + batch_size]
-                step(weights, optimizer, tf.gather(x_train, batch, axis=1), tf.gather(y_train, batch, axis=1))
-            history = history.write(epoch, tf.stack([*scores(weights, x_train, y_train),
-                                                     *scores(weights, x_val, y_val)]))
+                x = tf.gather(x_train, batch, axis=1)
+                y = tf.gather(y_train, batch, axis=1)
+                step(weights, optimizer, x, y)
+            train_scores = scores(weights, x_train, y_train)
+            val_scores = scores(weights, x_val, y_val)
+            history = history.write(epoch, tf.stack([*train_scores, *val_scores]))
             hidden_1, hidden_2 = outputs(weights, x_train)[:2]
             alive_1 = alive_1.write(epoch, tf.reduce_any(hidden_1 > 0, axis=1))
             alive_2 = alive_2.write(epoch, tf.reduce_any(hidden_2 > 0, axis=1))
@@ -176,7 +186,8 @@ def fit(weights, data: list[Splits], epochs: int, batch_size: int, seed: int) ->
 
     curves, alive_1, alive_2 = (t.numpy() for t in all_epochs())
     keys = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
-    return {k: curves[:, i].astype(float) for i, k in enumerate(keys)} | {"alive_1": alive_1, "alive_2": alive_2}
+    history = {k: curves[:, i].astype(float) for i, k in enumerate(keys)}
+    return history | {"alive_1": alive_1, "alive_2": alive_2}  # 曲线形状 (轮数, S)
 
 
 def model_of(weights, s: int) -> keras.Model:

@@ -30,14 +30,14 @@ def use_chinese_font(candidates=CJK_FONTS) -> str:
     installed = {font.name for font in font_manager.fontManager.ttflist}
     name = next((c for c in candidates if c in installed), None)
     if name is None:
-        raise RuntimeError("没有找到中文字体，请先安装，例如 Debian/Ubuntu 上 sudo apt-get install fonts-noto-cjk")
+        raise RuntimeError("没有找到中文字体，请先安装（Debian/Ubuntu：sudo apt-get install fonts-noto-cjk）")
     plt.rcParams["font.family"] = "sans-serif"
     plt.rcParams["font.sans-serif"] = [name, "DejaVu Sans"]  # 中文用它，其余字符退回默认字体
     plt.rcParams["axes.unicode_minus"] = False  # 负号用 ASCII 的 -，中文字体里可能没有 U+2212
     return name
 
 
-def plot_activations(activations: list[np.ndarray], names: list[str], dead: list[set[int]]) -> plt.Figure:
+def plot_activations(activations: list[np.ndarray], names: list[str], dead: list[set[int]]):
     """笔记本函数画图的一半：每层一幅热力图，纵轴是神经元，横轴是样本，上下排列共用横轴。
     dead：每层的死亡神经元编号（从 0 起），在纵轴上标 *。"""
     heights = [max(a.shape[1], 3.5) for a in activations]
@@ -46,10 +46,12 @@ def plot_activations(activations: list[np.ndarray], names: list[str], dead: list
     for activation, ax, name, dead_here in zip(activations, axes, names, dead):
         im = ax.imshow(activation.T, aspect="auto", cmap="viridis", interpolation="nearest")
         n = activation.shape[1]
-        ax.set_yticks(range(n), [f"{i + 1}*" if i in dead_here else str(i + 1) for i in range(n)], fontsize=7.5)
+        labels = [f"{i + 1}*" if i in dead_here else str(i + 1) for i in range(n)]
+        ax.set_yticks(range(n), labels, fontsize=7.5)
         ax.set_ylabel(name, fontsize=8)
         bar = fig.colorbar(im, ax=ax, pad=0.015, aspect=max(4, n))
-        bar.set_ticks([0, float(activation.max())], labels=["0", f"{activation.max():.2f}"])  # 只标两端
+        top = float(activation.max())
+        bar.set_ticks([0, top], labels=["0", f"{top:.2f}"])  # 颜色条只标两端
         bar.ax.tick_params(labelsize=7.5)
     axes[-1].set_xlabel("样本", fontsize=8)
     return fig
@@ -136,8 +138,8 @@ def run(ctx: Context) -> Result:
             for s in range(n_seeds)]
     rows.append(["平均"] + [f"{d:.1f}" for d in dead.mean(axis=0)]
                 + [f"{z:.1%}" for z in np.nanmean(zero_live, axis=0)])
-    header = (["随机种子"] + [f"第 {i + 1} 层死亡神经元（共 {n} 个）" for i, n in enumerate(sizes)]
-              + [f"第 {i + 1} 层活神经元输出 0 的比例" for i in range(len(sizes))])
+    header = (["随机种子"] + [f"第 {i + 1} 个隐藏层的死亡神经元（共 {n} 个）" for i, n in enumerate(sizes)]
+              + [f"第 {i + 1} 个隐藏层中活神经元输出 0 的比例" for i in range(len(sizes))])
     plot_code = "\n\n".join(inspect.getsource(f).rstrip() for f in (use_chinese_font, plot_activations)) + "\n"
     return Result(
         figures=[Figure("heatmaps", fig,
