@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 def activations_per_layer(model: keras.Model, x: np.ndarray) -> list[np.ndarray]:
     """笔记本的激活模型，在 Keras 3 上只改了一处：model.input 换成 model.inputs。
-    单数的 model.input 对 Sequential 模型总会报错，复数的 model.inputs 则可用。"""
+    在 Keras 3 上，单数的 model.input 对 Sequential 模型会报错（以 keras.Input 开头也一样），
+    复数的 model.inputs 则可用。"""
     import keras
 
     layer_outputs = [layer.output for layer in model.layers]  # 每一层的输出

@@ -19,13 +19,13 @@ ORDER = 6
 USES = ("keras_circles",)
 
 SAMPLES_PER_CLASS = 8
-CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "SimHei",
-             "WenQuanYi Micro Hei")
 
 
-def use_chinese_font(candidates=CJK_FONTS) -> str:
+def use_chinese_font(candidates=("Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC",
+                                  "Microsoft YaHei", "SimHei", "WenQuanYi Micro Hei")) -> str:
     """让 matplotlib 用本机已安装的中文字体画标签，返回选中的字体名。"""
     from matplotlib import font_manager
+    from matplotlib import pyplot as plt
 
     installed = {font.name for font in font_manager.fontManager.ttflist}
     name = next((c for c in candidates if c in installed), None)

@@ -48,7 +48,7 @@ def test_chinese_font_is_set(cjk_figures):
     import matplotlib
 
     name = layer_activations.use_chinese_font()
-    assert name in layer_activations.CJK_FONTS
+    assert "CJK" in name or name in ("PingFang SC", "Microsoft YaHei", "SimHei", "WenQuanYi Micro Hei")
     assert matplotlib.rcParams["font.sans-serif"][0] == name
     assert matplotlib.rcParams["axes.unicode_minus"] is False
     with pytest.raises(RuntimeError):
