@@ -349,7 +349,7 @@ def run(ctx: Context) -> Result:
         layer_outputs, losses_and_accuracies, train_step)) + "\n",
         "一步训练：前向传播、损失、自动求导、Adam 更新（S 个网络一起算）")
     fast = Listing("fit", "\n\n".join(inspect.getsource(f).rstrip() for f in (initial_weights, fit)) + "\n",
-                   "训练循环：每轮打乱、逐批调用 train_step、轮末在训练集和验证集上评估")
+                   "训练循环（每轮打乱、逐批调用 train_step、轮末在训练集和验证集上评估）")
     return Result(
         figures=[
             Figure("curves", plot_curves(history, r, int(best[r])),
