@@ -14,10 +14,11 @@ if TYPE_CHECKING:
 
 
 def activations_per_layer(model: keras.Model, x: np.ndarray) -> list[np.ndarray]:
-    """The notebook's function, fixed for Keras 3: model.inputs exists because the model
-    starts with keras.Input, so the activation model can be built without calling it first."""
+    """笔记本的激活模型，在 Keras 3 上只改了一处：model.input 换成 model.inputs。
+    在 Keras 3 上，单数的 model.input 对 Sequential 模型会报错（以 keras.Input 开头也一样），
+    复数的 model.inputs 则可用。"""
     import keras
 
-    layer_outputs = [layer.output for layer in model.layers]
+    layer_outputs = [layer.output for layer in model.layers]  # 每一层的输出
     activation_model = keras.Model(inputs=model.inputs, outputs=layer_outputs)
-    return activation_model.predict(x, verbose=0)
+    return activation_model.predict(x, verbose=0)  # 一次前向传播，返回所有层的激活

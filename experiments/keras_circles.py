@@ -1,23 +1,40 @@
-"""§5 深度学习框架: the notebook's Keras model on make_circles, on Keras 3, honestly evaluated."""
+"""§5 深度学习框架: the notebook's Keras model on make_circles, on Keras 3, honestly evaluated.
+
+Eight seeds (data and initialisation) train side by side as one batched ensemble: the weights
+of every layer carry a leading seed axis, so one graph step updates all networks at once. The
+representative seed's weights go back into the notebook's Keras model for the figures and §6.
+"""
 from __future__ import annotations
+
+import inspect
+import warnings
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
+from sklearn.model_selection import train_test_split
 
 from experiments.activation_model import activations_per_layer
-from experiments.keras_utils import Split, circles, keras, make_deterministic, tf
-from report.model import Context, Figure, Result, Table, listing_of
+from experiments.keras_utils import circles, keras, make_deterministic, tf
+from report.model import Context, Figure, Listing, Result, Table, listing_of
 
 TITLE = "深度学习框架"
 ORDER = 5
 
+N_SAMPLES = 500
+TEST_SIZE = 0.3  # 150 test points
+VAL_SIZE = 100  # taken from the remaining 350: 250 train, 100 validation
 EPOCHS = 100
 BATCH_SIZE = 32
-TEST_SIZE = 0.3
+N_SEEDS = 8
+LEARNING_RATE = 0.001  # Keras' default for Adam, as the notebook's optimizer="adam"
+Z95 = 1.959964  # two-sided 95 % normal quantile
 
+
+# ---------------------------------------------------------------- the model, and the notebook's
 
 def build_model() -> keras.Model:
-    """The notebook's network; Keras 3 starts from keras.Input instead of input_shape=."""
+    """笔记本的网络，Keras 3 写法：以 keras.Input 声明输入形状，而不是第一层的 input_shape=。"""
     return keras.Sequential([
         keras.Input(shape=(2,)),
         keras.layers.Dense(16, activation="relu"),
@@ -26,138 +43,349 @@ def build_model() -> keras.Model:
     ])
 
 
-class EpochEnd(keras.callbacks.Callback):
-    """After every epoch: loss and accuracy on the training and the test set, same weights."""
-
-    def __init__(self, data: Split):
-        super().__init__()
-        self.data = data
-        self.curves = {k: [] for k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")}
-
-    def on_train_begin(self, logs=None):
-        self.predict = tf.function(lambda x: self.model(x, training=False))
-
-    def on_epoch_end(self, epoch, logs=None):
-        for part, x, y in (("train", self.data.x_train, self.data.y_train),
-                           ("test", self.data.x_test, self.data.y_test)):
-            p = np.clip(self.predict(x).numpy()[:, 0].astype(float), 1e-7, 1 - 1e-7)
-            self.curves[f"{part}_loss"].append(float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))))
-            self.curves[f"{part}_accuracy"].append(float(np.mean((p > 0.5) == y)))
+def notebook_model() -> keras.Model:
+    """笔记本的原始写法：输入形状写在第一层的 input_shape= 里。"""
+    return keras.Sequential([
+        keras.layers.Dense(16, activation="relu", input_shape=(2,)),
+        keras.layers.Dense(8, activation="relu"),
+        keras.layers.Dense(1, activation="sigmoid"),
+    ])
 
 
-def train_and_evaluate(data: Split, seed: int, epochs: int = EPOCHS):
-    make_deterministic(seed)  # same seed -> same weights, same shuffles, same numbers
+def check_keras3() -> dict[str, object]:
+    """在本机的 Keras 上检验：笔记本第 6 节的代码到底卡在哪一步。"""
+    found: dict[str, object] = {"keras_version": keras.__version__}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = notebook_model()  # input_shape= 只引出一条警告
+    found["warning"] = "; ".join(f"{w.category.__name__}: {w.message}" for w in caught)
+    found["built"] = model.built  # 模型已经建好，权重也已创建
+    found["inputs"] = str(model.inputs[0].shape)  # 复数的 model.inputs 可以用
+    for name, m in (("notebook", model), ("keras_input", build_model())):
+        try:
+            m.input  # 单数的 model.input：笔记本的写法
+            found[f"{name}_input_error"] = ""
+        except AttributeError as error:
+            found[f"{name}_input_error"] = str(error)
+    # 改用 model.inputs 后，笔记本自己的模型就能搭出激活模型
+    per_layer = [layer.output for layer in model.layers]
+    activation_model = keras.Model(inputs=model.inputs, outputs=per_layer)
+    outputs = activation_model([np.zeros((1, 2), dtype="float32")])
+    found["fixed_outputs"] = len(outputs)
+    return found
+
+
+# ---------------------------------------------------------------- data
+
+@dataclass(frozen=True)
+class Splits:
+    """One seed's data: training, validation and test points."""
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def three_way(seed: int) -> Splits:
+    """make_circles(random_state=seed), stratified: 150 test points, then 100 validation points
+    out of the other 350 (seed 42 has the notebook's data and the same test set as before)."""
+    data = circles(n_samples=N_SAMPLES, test_size=TEST_SIZE, seed=seed)
+    x_train, x_val, y_train, y_val = train_test_split(
+        data.x_train, data.y_train, test_size=VAL_SIZE, stratify=data.y_train, random_state=seed)
+    return Splits(x_train, y_train, x_val, y_val, data.x_test, data.y_test)
+
+
+# ---------------------------------------------------------------- training: S networks at once
+
+def initial_weights(seeds: list[int]) -> list[tf.Variable]:
+    """笔记本网络（build_model）的初始权重，每个随机种子一份；同一位置的权重叠成一个张量，
+    第一维是种子：kernel 形状 (S, 输入数, 输出数)，bias 形状 (S, 输出数)。
+    每层按自己的初始化器重新抽样，与每个种子各建一次 build_model() 得到的权重相同。"""
     model = build_model()
-    steps = -(-len(data.x_train) // BATCH_SIZE)  # batches per epoch
-    # steps_per_execution: one call into the TensorFlow graph per epoch instead of per batch
-    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"],
-                  steps_per_execution=steps)
-    # The same batches of 32 as fit(x, y, batch_size=32, shuffle=True), reshuffled every
-    # epoch, but the input pipeline is built once instead of once per epoch.
-    batches = (tf.data.Dataset.from_tensor_slices((data.x_train, data.y_train))
-               .shuffle(len(data.x_train), seed=seed).batch(BATCH_SIZE).repeat())
-    curves = EpochEnd(data)
-    model.fit(batches, epochs=epochs, steps_per_epoch=steps, shuffle=False, verbose=0, callbacks=[curves])
-
-    # The notebook stops here: evaluate() on the data the model was trained on.
-    train_loss, train_acc = model.evaluate(data.x_train, data.y_train, verbose=0)
-    # The honest number: points the model has never seen.
-    test_loss, test_acc = model.evaluate(data.x_test, data.y_test, verbose=0)
-    return model, curves.curves, {"train_loss": train_loss, "train_accuracy": train_acc,
-                                  "test_loss": test_loss, "test_accuracy": test_acc}
+    per_seed = []
+    for seed in seeds:
+        keras.utils.set_random_seed(seed)
+        weights = []
+        for layer in model.layers:
+            for init, weight in ((layer.kernel_initializer, layer.kernel),
+                                 (layer.bias_initializer, layer.bias)):
+                fresh = init.from_config(init.get_config())  # 新的初始化器，按当前种子抽样
+                weights.append(fresh(weight.shape))
+        per_seed.append(weights)
+    return [tf.Variable(np.stack(w)) for w in zip(*per_seed)]
 
 
-def plot_curves(curves: dict[str, list[float]]) -> plt.Figure:
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    epochs = np.arange(1, len(curves["train_loss"]) + 1)
+def layer_outputs(weights: list[tf.Variable], x) -> list:
+    """S 个网络同时前向传播，x 形状 (S, 样本数, 2)。与 Dense 层相同：激活(x @ kernel + bias)。
+    返回每一层的输出，最后一个是“属于内圈”的概率。"""
+    outputs = []
+    activations = (tf.nn.relu, tf.nn.relu, tf.sigmoid)
+    for kernel, bias, activation in zip(weights[0::2], weights[1::2], activations):
+        x = activation(x @ kernel + bias[:, None, :])
+        outputs.append(x)
+    return outputs
+
+
+def losses_and_accuracies(weights, x, y):
+    """每个网络各自的二元交叉熵损失和准确率（两个长度为 S 的向量）。"""
+    p = layer_outputs(weights, x)[-1]
+    loss = tf.reduce_mean(keras.losses.binary_crossentropy(y, p), axis=1)
+    correct = tf.cast(tf.equal(tf.cast(p > 0.5, y.dtype), y), tf.float32)
+    accuracy = tf.reduce_mean(correct, axis=[1, 2])
+    return loss, accuracy
+
+
+def train_step(weights, optimizer, x, y):
+    """一步：前向传播、损失、反向传播求梯度、更新参数——model.fit 对每一批做的就是这些。"""
+    with tf.GradientTape() as tape:  # 记录前向计算，供自动求导
+        loss, _ = losses_and_accuracies(weights, x, y)
+        total = tf.reduce_sum(loss)  # 各网络的损失相加：每个网络的权重只出现在自己那一项里
+    grads = tape.gradient(total, weights)  # 反向传播由框架完成
+    optimizer.apply_gradients(zip(grads, weights))  # Adam 按梯度更新权重
+
+
+def fit(weights, data: list[Splits], epochs: int, batch_size: int, seed: int) -> dict:
+    """相当于 model.fit(x, y, epochs=epochs, batch_size=batch_size)：每轮重新打乱，每 batch_size 个
+    样本调用一次 train_step，最后一批可以不满；S 个网络一起训练，全部轮次在一张计算图里跑完
+    （网络这么小，逐步调用的固定开销比计算本身大得多）。每轮结束时用同一组权重在训练集和
+    验证集上评估，并记下每个隐藏神经元是否还对某个训练样本输出正值；测试集在这里一次也不看。"""
+    # 形状 (S, 样本数, 2)：第 s 个网络只看第 s 份数据
+    x_train = tf.constant(np.stack([d.x_train for d in data]))
+    y_train = tf.constant(np.stack([d.y_train[:, None] for d in data]))
+    x_val = tf.constant(np.stack([d.x_val for d in data]))
+    y_val = tf.constant(np.stack([d.y_val[:, None] for d in data]))
+    n = x_train.shape[1]
+    rng = np.random.default_rng(seed)
+    orders = tf.constant(np.stack([rng.permutation(n) for _ in range(epochs)]), dtype=tf.int32)
+    optimizer = keras.optimizers.Adam(LEARNING_RATE)  # 即 compile(optimizer="adam")
+    optimizer.build(weights)  # Adam 的状态变量在图外建好
+    # 这些函数里没有要改写的 Python 循环：autograph 不必深入 Keras 的代码，建图快得多
+    step, scores, outputs = (tf.autograph.experimental.do_not_convert(f)
+                             for f in (train_step, losses_and_accuracies, layer_outputs))
+
+    @tf.function
+    def all_epochs():
+        history = tf.TensorArray(tf.float32, size=epochs)
+        alive_1 = tf.TensorArray(tf.bool, size=epochs)
+        alive_2 = tf.TensorArray(tf.bool, size=epochs)
+        for epoch in tf.range(epochs):  # autograph 把这两层循环变成图中的循环
+            for start in tf.range(0, n, batch_size):
+                batch = orders[epoch, start:start + batch_size]
+                x = tf.gather(x_train, batch, axis=1)
+                y = tf.gather(y_train, batch, axis=1)
+                step(weights, optimizer, x, y)
+            train_scores = scores(weights, x_train, y_train)
+            val_scores = scores(weights, x_val, y_val)
+            history = history.write(epoch, tf.stack([*train_scores, *val_scores]))
+            hidden_1, hidden_2 = outputs(weights, x_train)[:2]
+            alive_1 = alive_1.write(epoch, tf.reduce_any(hidden_1 > 0, axis=1))
+            alive_2 = alive_2.write(epoch, tf.reduce_any(hidden_2 > 0, axis=1))
+        return history.stack(), alive_1.stack(), alive_2.stack()
+
+    curves, alive_1, alive_2 = (t.numpy() for t in all_epochs())
+    keys = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
+    history = {k: curves[:, i].astype(float) for i, k in enumerate(keys)}
+    return history | {"alive_1": alive_1, "alive_2": alive_2}  # 曲线形状 (轮数, S)
+
+
+def model_of(weights, s: int) -> keras.Model:
+    """第 s 个网络的权重装回笔记本的 Keras 模型（画图和第 6 节用）。"""
+    model = build_model()
+    model.set_weights([w[s].numpy() for w in weights])
+    return model
+
+
+# ---------------------------------------------------------------- statistics
+
+def wilson(k: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """95 % Wilson score interval of a proportion k/n (sane at 100 %, unlike p ± z·se)."""
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
+
+
+def describe(values) -> dict[str, float]:
+    v = np.asarray(values, dtype=float)
+    return {"mean": float(v.mean()), "min": float(v.min()), "max": float(v.max())}
+
+
+# ---------------------------------------------------------------- figures
+
+def plot_curves(history: dict[str, np.ndarray], s: int, best_epoch: int) -> plt.Figure:
+    fig, axes = plt.subplots(1, 2, figsize=(6.5, 2.9))
+    epochs = np.arange(1, len(history["train_loss"]) + 1)
+    mark = max(1, len(epochs) // 10)
     for ax, what, label in ((axes[0], "loss", "二元交叉熵损失"), (axes[1], "accuracy", "准确率")):
-        ax.plot(epochs, curves[f"train_{what}"], label="训练集", color="C0")
-        ax.plot(epochs, curves[f"test_{what}"], label="测试集", color="C1", linestyle="--")
-        ax.set_xlabel("轮次（epoch）")
+        ax.plot(epochs, history[f"train_{what}"][:, s], label="训练集", color="C0", linestyle="-",
+                marker="o", markevery=mark, markersize=3.5)
+        ax.plot(epochs, history[f"val_{what}"][:, s], label="验证集", color="C1", linestyle="--",
+                marker="^", markevery=mark, markersize=3.5)
+        ax.axvline(best_epoch, color="0.3", linestyle=":", linewidth=1, label="验证损失最低")
+        ax.set_xlabel("轮")
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
-        ax.legend()
-    axes[0].set_title("损失")
-    axes[1].set_title("准确率")
+        ax.tick_params(labelsize=8)
+    axes[0].legend(fontsize=8)
     fig.tight_layout()
     return fig
 
 
-def plot_boundary(model: keras.Model, data: Split, resolution: int) -> plt.Figure:
+def plot_boundary(model: keras.Model, data: Splits, resolution: int) -> plt.Figure:
     lo, hi = -1.6, 1.6
     g = np.linspace(lo, hi, resolution, dtype="float32")
     gx, gy = np.meshgrid(g, g)
-    p = model.predict(np.c_[gx.ravel(), gy.ravel()], batch_size=4096, verbose=0).reshape(gx.shape)
-    fig, ax = plt.subplots(figsize=(5.6, 5))
-    im = ax.contourf(gx, gy, p, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.75)
+    p = model(np.c_[gx.ravel(), gy.ravel()], training=False).numpy().reshape(gx.shape)
+    fig, ax = plt.subplots(figsize=(4.8, 3.9))
+    im = ax.contourf(gx, gy, p, levels=np.linspace(0, 1, 11), cmap="cividis")
     im.set_rasterized(True)  # thousands of polygon vertices: an image is lighter to draw and print
     ax.contour(gx, gy, p, levels=[0.5], colors="k", linewidths=1.5)
-    for cls, marker, name in ((0, "o", "外圈（类别 0）"), (1, "^", "内圈（类别 1）")):
+    for cls, marker, face, name in ((0, "o", "white", "外圈（类别 0）"), (1, "^", "black", "内圈（类别 1）")):
         sel = data.y_test == cls
-        ax.scatter(data.x_test[sel, 0], data.x_test[sel, 1], marker=marker, s=22,
-                   c="C0" if cls == 0 else "C3", edgecolors="k", linewidths=0.5, label=name)
-    fig.colorbar(im, ax=ax, label="预测为类别 1 的概率")
+        ax.scatter(data.x_test[sel, 0], data.x_test[sel, 1], marker=marker, s=16, c=face,
+                   edgecolors="k" if cls == 0 else "white", linewidths=0.6, label=name)
+    bar = fig.colorbar(im, ax=ax)
+    bar.set_label("预测为类别 1 的概率", fontsize=8)
+    bar.ax.tick_params(labelsize=8)
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
     ax.set_aspect("equal")
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
-    ax.legend(loc="upper right", fontsize=8)
+    ax.tick_params(labelsize=8)
+    ax.legend(loc="upper right", fontsize=7.5, framealpha=0.9)
     fig.tight_layout()
     return fig
 
 
+# ---------------------------------------------------------------- the section
+
 def run(ctx: Context) -> Result:
-    data = circles(test_size=TEST_SIZE, seed=42)  # the notebook's data: random_state=42
+    make_deterministic(ctx.seed)  # same seed -> same weights, same shuffles, same numbers
+    keras3 = check_keras3()
+    seeds = list(range(ctx.seed, ctx.seed + (3 if ctx.quick else N_SEEDS)))
     epochs = 5 if ctx.quick else EPOCHS
-    model, curves, final = train_and_evaluate(data, ctx.seed, epochs)
-    best = int(np.argmin(curves["test_loss"]))
-    metrics = {
-        "n_samples": len(data.x_train) + len(data.x_test), "n_train": len(data.x_train),
-        "n_test": len(data.x_test), "test_size": TEST_SIZE, "epochs": epochs, "batch_size": BATCH_SIZE,
-        "steps_per_epoch": -(-len(data.x_train) // BATCH_SIZE),
-        "n_params": int(model.count_params()),
-        **{k: float(v) for k, v in final.items()},
-        "accuracy_gap": float(final["train_accuracy"] - final["test_accuracy"]),
-        "test_errors": int(round((1 - final["test_accuracy"]) * len(data.x_test))),
-        "best_test_loss_epoch": best + 1, "best_test_loss": curves["test_loss"][best],
+    data = [three_way(seed) for seed in seeds]
+    weights = initial_weights(seeds)
+    # Which hidden neurons fire on some training point: before training, then after every epoch.
+    at_start = [np.any(h.numpy() > 0, axis=1) for h in layer_outputs(weights, np.stack([d.x_train for d in data]))[:2]]
+    history = fit(weights, data, epochs, BATCH_SIZE, ctx.seed)
+    for i, first in enumerate(at_start):
+        history[f"alive_{i + 1}"] = np.concatenate([first[None], history[f"alive_{i + 1}"]])
+
+    # The test set, touched once: every seed's final network on its own 150 test points.
+    final = {}
+    for part in ("train", "val", "test"):
+        x = np.stack([getattr(d, f"x_{part}") for d in data])
+        y = np.stack([getattr(d, f"y_{part}")[:, None] for d in data])
+        loss, accuracy = losses_and_accuracies(weights, x, y)  # eager: three calls, no graph to build
+        final[f"{part}_loss"], final[f"{part}_accuracy"] = loss.numpy().astype(float), accuracy.numpy().astype(float)
+    n_train, n_val, n_test = (len(data[0].x_train), len(data[0].x_val), len(data[0].x_test))
+    intervals = [wilson(round(a * n_test), n_test) for a in final["test_accuracy"]]
+    half = np.array([(hi - lo) / 2 for lo, hi in intervals])  # about ±3 points at 97 % of 150
+    gap = final["train_accuracy"] - final["test_accuracy"]
+    within = np.abs(gap) <= half
+    best = np.argmin(history["val_loss"], axis=0) + 1  # model selection on validation, per seed
+    val_rise = history["val_loss"][-1] - history["val_loss"].min(axis=0)
+
+    r = 0  # the representative seed: ctx.seed, the notebook's random_state=42
+    model = model_of(weights, r)
+
+    metrics: dict[str, float | int | str] = {
+        "n_samples": N_SAMPLES, "n_train": n_train, "n_val": n_val, "n_test": n_test,
+        "epochs": epochs, "batch_size": BATCH_SIZE, "steps_per_epoch": -(-n_train // BATCH_SIZE),
+        "n_params": int(model.count_params()), "units_1": int(weights[0].shape[-1]),
+        "units_2": int(weights[2].shape[-1]), "learning_rate": LEARNING_RATE, "n_seeds": len(seeds), "first_seed": seeds[0],
+        "last_seed": seeds[-1], "seed": seeds[r],
+        # the notebook on Keras 3
+        "keras_version": str(keras3["keras_version"]), "notebook_warning": str(keras3["warning"]),
+        "notebook_built": int(bool(keras3["built"])), "notebook_inputs": str(keras3["inputs"]),
+        "notebook_input_error": str(keras3["notebook_input_error"]),
+        "keras_input_input_error": str(keras3["keras_input_input_error"]),
+        "notebook_fixed_outputs": int(keras3["fixed_outputs"]),
+        # the representative seed
+        **{k: float(v[r]) for k, v in final.items()},
+        "accuracy_gap": float(gap[r]), "test_errors": int(round((1 - final["test_accuracy"][r]) * n_test)),
+        "test_ci_low": intervals[r][0], "test_ci_high": intervals[r][1],
+        "test_ci_half": float(half[r]), "gap_within": int(within[r]),
+        "best_val_epoch": int(best[r]), "best_val_loss": float(history["val_loss"][best[r] - 1, r]),
+        "final_val_loss": float(history["val_loss"][-1, r]), "val_rise": float(val_rise[r]),
+        # over all seeds
+        "n_seeds_gap_within": int(within.sum()),
+        "n_seeds_test_lower": int(np.sum(gap > 0)),
     }
+    for name, values in (("train_accuracy", final["train_accuracy"]), ("val_accuracy", final["val_accuracy"]),
+                         ("test_accuracy", final["test_accuracy"]), ("gap", gap),
+                         ("ci_half", half),
+                         ("best_epoch", best), ("val_rise", val_rise)):
+        for stat, value in describe(values).items():
+            metrics[f"{name}_{stat}"] = value
+
+    rows = []
+    for i, seed in enumerate(seeds):
+        rows.append([str(seed), f"{final['train_accuracy'][i]:.1%}", f"{final['val_accuracy'][i]:.1%}",
+                     f"{final['test_accuracy'][i]:.1%}", f"{gap[i] * 100:+.1f}", f"±{half[i] * 100:.1f}",
+                     "是" if within[i] else "否", str(int(best[i]))])
+    rows.append(["平均", f"{metrics['train_accuracy_mean']:.1%}", f"{metrics['val_accuracy_mean']:.1%}",
+                 f"{metrics['test_accuracy_mean']:.1%}", f"{metrics['gap_mean'] * 100:+.1f}",
+                 f"±{metrics['ci_half_mean'] * 100:.1f}", f"{int(within.sum())}/{len(seeds)} 是",
+                 f"{metrics['best_epoch_mean']:.0f}"])
     table = Table(
-        name="scores",
-        header=["数据", "样本数", "准确率", "二元交叉熵损失"],
-        rows=[["训练集（笔记本只报告了这一行）", str(metrics["n_train"]), f"{final['train_accuracy']:.2%}",
-               f"{final['train_loss']:.4f}"],
-              ["测试集（训练时从未见过）", str(metrics["n_test"]), f"{final['test_accuracy']:.2%}",
-               f"{final['test_loss']:.4f}"]],
-        caption=f"训练 {epochs} 轮后在训练集与测试集上的表现",
+        name="seeds",
+        header=["随机种子", "训练集准确率", "验证集准确率", "测试集准确率", "训练−测试（个百分点）",
+                "测试集 95% 区间半宽（个百分点）", "差距在区间内", "验证损失最低的轮"],
+        rows=rows,
+        caption=f"{len(seeds)} 个随机种子（数据与初始化都随种子变化）各训练 {epochs} 轮后的准确率；"
+                f"每个种子训练集 {n_train}、验证集 {n_val}、测试集 {n_test} 个点；区间为测试集准确率的"
+                f" Wilson 95% 区间，半宽取其上下端距离的一半",
     )
-    log = (f"训练集准确率: {final['train_accuracy']:.2%}\n"
-           f"测试集准确率: {final['test_accuracy']:.2%}\n")
+    log = (f"随机种子 {seeds[r]}\n"
+           f"训练集准确率: {final['train_accuracy'][r]:.2%}\n"
+           f"验证集准确率: {final['val_accuracy'][r]:.2%}\n"
+           f"测试集准确率: {final['test_accuracy'][r]:.2%}   （训练结束后只算这一次）\n")
+    lesson = Listing("train_step", "\n\n".join(inspect.getsource(f).rstrip() for f in (
+        layer_outputs, losses_and_accuracies, train_step)) + "\n",
+        "一步训练：前向传播、损失、自动求导、Adam 更新（S 个网络一起算）")
+    fast = Listing("fit", "\n\n".join(inspect.getsource(f).rstrip() for f in (initial_weights, fit)) + "\n",
+                   "训练循环（每轮打乱、逐批调用 train_step、轮末在训练集和验证集上评估）")
     return Result(
         figures=[
-            Figure("curves", plot_curves(curves),
-                   caption="学习曲线：每轮结束时在训练集和测试集上的损失与准确率",
-                   alt="两幅折线图，训练集与测试集的损失随轮次下降、准确率上升，两条曲线接近"),
-            Figure("boundary", plot_boundary(model, data, 60 if ctx.quick else 200),
-                   caption="训练后的决策边界（黑线为概率 0.5）与测试集样本",
+            Figure("curves", plot_curves(history, r, int(best[r])),
+                   caption=f"随机种子 {seeds[r]} 的学习曲线：每轮结束时训练集与验证集上的损失和准确率"
+                           f"（点线为验证损失最低的一轮）；{len(seeds)} 个种子的结果见表",
+                   alt="两幅折线图，训练集与验证集的损失随轮下降、准确率上升，两条曲线接近"),
+            Figure("boundary", plot_boundary(model, data[r], 60 if ctx.quick else 200),
+                   caption=f"随机种子 {seeds[r]} 的网络训练后的决策边界（黑线为概率 0.5）与测试集样本",
                    alt="平面上的预测概率等高线图，黑色圆形边界把内圈与外圈的测试点分开"),
         ],
         tables=[table],
         metrics=metrics,
         logs={"accuracy": log},
         listings=[
+            Listing("keras3_check", "\n\n".join(inspect.getsource(f).rstrip() for f in (notebook_model, check_keras3)) + "\n",
+                    "在本机的 Keras 上检验笔记本第 6 节失败的原因（本次构建实际运行）"),
             listing_of(build_model, "build_model", "Keras 3 写法的模型：以 keras.Input 开头"),
-            listing_of(train_and_evaluate, "train_and_evaluate", "训练与评估（本次构建实际运行的代码）"),
+            lesson,
+            fast,
         ],
-        arrays=handover(model, data),
+        arrays=handover(model, data, weights, history) | {"seeds": np.array(seeds)},
     )
 
 
-def handover(model: keras.Model, data: Split) -> dict[str, np.ndarray]:
-    """What §6 needs: the trained weights, and every layer's activations on both data sets,
-    computed here where the model lives instead of in a second TensorFlow process."""
-    arrays = {f"weight_{i}": w for i, w in enumerate(model.get_weights())} | {"y_test": data.y_test}
-    for part, x in (("train", data.x_train), ("test", data.x_test)):
-        for i, activation in enumerate(activations_per_layer(model, x)):
-            arrays[f"{part}_activation_{i}"] = activation
+def handover(model: keras.Model, data: list[Splits], weights, history) -> dict[str, np.ndarray]:
+    """What §6 needs: the representative network's weights and every layer's activations on its
+    data, computed here where the model lives (the notebook's activation model); and for every
+    seed the hidden layers on its training set and which neurons were alive at the start and
+    after each epoch (1 + epochs, S, neurons)."""
+    rep = data[0]
+    arrays = {f"weight_{i}": w for i, w in enumerate(model.get_weights())} | {"y_test": rep.y_test}
+    n = len(rep.x_train)  # one call for both sets: the training points, then the test points
+    for i, activation in enumerate(activations_per_layer(model, np.concatenate([rep.x_train, rep.x_test]))):
+        arrays[f"train_activation_{i}"], arrays[f"test_activation_{i}"] = activation[:n], activation[n:]
+    hidden = layer_outputs(weights, np.stack([d.x_train for d in data]))[:2]
+    for i, h in enumerate(hidden):
+        arrays[f"seeds_train_activation_{i}"] = h.numpy()
+        arrays[f"seeds_alive_{i}"] = history[f"alive_{i + 1}"].astype(np.uint8)
     return arrays

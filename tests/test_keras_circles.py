@@ -1,4 +1,4 @@
-"""§5: the notebook's Keras model on Keras 3, deterministic, evaluated on a held-out test set."""
+"""§5: the notebook's Keras model on Keras 3, several seeds as one ensemble, train/validation/test."""
 from __future__ import annotations
 
 import re
@@ -20,54 +20,128 @@ def quick(cjk_figures):
 
 def test_declared_items(quick):
     assert [f.name for f in quick.figures] == ["curves", "boundary"]
-    assert [t.name for t in quick.tables] == ["scores"]
-    assert {lst.name for lst in quick.listings} == {"build_model", "train_and_evaluate"}
-    assert len(quick.tables[0].rows) == 2
-    for key in ("train_accuracy", "test_accuracy", "train_loss", "test_loss", "accuracy_gap", "n_params"):
+    assert [t.name for t in quick.tables] == ["seeds"]
+    assert [lst.name for lst in quick.listings] == ["keras3_check", "build_model", "train_step", "fit"]
+    assert len(quick.tables[0].rows) == quick.metrics["n_seeds"] + 1  # one row per seed and the mean
+    for key in ("train_accuracy", "val_accuracy", "test_accuracy", "accuracy_gap", "n_params",
+                "gap_mean", "gap_min", "gap_max", "n_seeds_gap_within", "best_val_epoch"):
         assert key in quick.metrics
 
 
-def test_split_is_stratified_and_disjoint():
-    data = keras_circles.circles(test_size=keras_circles.TEST_SIZE, seed=42)
-    assert len(data.x_train) + len(data.x_test) == 500
-    assert data.y_test.mean() == pytest.approx(0.5, abs=0.01)
-    assert data.y_train.mean() == pytest.approx(0.5, abs=0.01)
-    train_rows = {tuple(r) for r in data.x_train.tolist()}
-    assert not any(tuple(r) in train_rows for r in data.x_test.tolist())
+def test_three_way_split_is_stratified_and_disjoint():
+    data = keras_circles.three_way(42)
+    assert (len(data.x_train), len(data.x_val), len(data.x_test)) == (250, 100, 150)
+    for y in (data.y_train, data.y_val, data.y_test):
+        assert y.mean() == pytest.approx(0.5, abs=0.01)
+    parts = [{tuple(r) for r in x.tolist()} for x in (data.x_train, data.x_val, data.x_test)]
+    assert sum(map(len, parts)) == len(set().union(*parts)) == 500
+    # the test set is the one keras_utils.circles holds out (the notebook's data for seed 42)
+    np.testing.assert_array_equal(data.x_test, keras_circles.circles(seed=42).x_test)
+    assert not np.array_equal(keras_circles.three_way(43).x_train, data.x_train)
+
+
+def test_notebook_failure_is_model_input_not_input_shape(quick):
+    m = quick.metrics
+    assert m["notebook_built"] == 1 and m["notebook_inputs"] == "(None, 2)"
+    assert m["notebook_warning"].startswith("UserWarning") and "input_shape" in m["notebook_warning"]
+    for key in ("notebook_input_error", "keras_input_input_error"):
+        assert "has never been called" in m[key]
+    assert m["notebook_fixed_outputs"] == 3
 
 
 def test_metrics_are_consistent(quick):
     m = quick.metrics
-    assert m["n_train"] + m["n_test"] == m["n_samples"]
-    assert 0 <= m["test_accuracy"] <= 1 and 0 <= m["train_accuracy"] <= 1
+    assert m["n_train"] + m["n_val"] + m["n_test"] == m["n_samples"]
     assert m["accuracy_gap"] == pytest.approx(m["train_accuracy"] - m["test_accuracy"])
     assert m["test_errors"] == round((1 - m["test_accuracy"]) * m["n_test"])
-    # 2*16+16 + 16*8+8 + 8*1+1
-    assert m["n_params"] == 193
+    assert m["n_params"] == 193  # 2*16+16 + 16*8+8 + 8*1+1
+    assert m["gap_min"] <= m["gap_mean"] <= m["gap_max"]
+    assert m["gap_within"] == int(abs(m["accuracy_gap"]) <= m["test_ci_half"])
+    assert 0 <= m["n_seeds_gap_within"] <= m["n_seeds"]
+    within = [row[6] == "是" for row in quick.tables[0].rows[:-1]]
+    assert sum(within) == m["n_seeds_gap_within"]
+    assert 1 <= m["best_val_epoch"] <= m["epochs"]
+
+
+def test_wilson_interval():
+    lo, hi = keras_circles.wilson(146, 150)
+    assert lo < 146 / 150 < hi
+    assert (hi - lo) / 2 == pytest.approx(0.028, abs=0.002)  # "about ±3 points" at 97 % of 150
+    lo, hi = keras_circles.wilson(150, 150)
+    assert hi == pytest.approx(1.0) and 0.97 < lo < 0.98  # not the degenerate 100 % ± 0
+
+
+def test_ensemble_trains_each_seed_as_if_alone(cjk_figures):
+    """The prose says: training S networks together gives what training each alone gives."""
+    keras_circles.make_deterministic(0)
+    seeds = [42, 43]
+    data = [keras_circles.three_way(s) for s in seeds]
+    together = keras_circles.initial_weights(seeds)
+    curves = keras_circles.fit(together, data, 3, 32, seed=0)
+    for i, seed in enumerate(seeds):
+        alone = keras_circles.initial_weights([seed])
+        alone_curves = keras_circles.fit(alone, [data[i]], 3, 32, seed=0)
+        for w_all, w_one in zip(together, alone):
+            np.testing.assert_allclose(w_all.numpy()[i], w_one.numpy()[0], rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(curves["val_loss"][:, i], alone_curves["val_loss"][:, 0], rtol=1e-4)
+
+
+def test_initial_weights_are_build_models(cjk_figures):
+    """Stacked initial weights = what build_model() gives after set_random_seed(seed), per seed."""
+    keras_circles.make_deterministic(0)
+    stacked = keras_circles.initial_weights([42, 43])
+    for i, seed in enumerate((42, 43)):
+        keras_circles.keras.utils.set_random_seed(seed)
+        for w, expected in zip(stacked, keras_circles.build_model().get_weights()):
+            np.testing.assert_array_equal(w.numpy()[i], expected)
+    assert not np.array_equal(stacked[0].numpy()[0], stacked[0].numpy()[1])
+
+
+def test_keras_model_of_a_seed_computes_what_the_ensemble_computes(cjk_figures):
+    keras_circles.make_deterministic(0)
+    weights = keras_circles.initial_weights([42, 43])
+    x = keras_circles.three_way(43).x_test
+    model = keras_circles.model_of(weights, 1)
+    ensemble = keras_circles.layer_outputs(weights, np.stack([x, x]))[-1].numpy()[1]
+    np.testing.assert_allclose(model(x).numpy(), ensemble, rtol=1e-5, atol=1e-6)
 
 
 def test_learning_curves_have_one_point_per_epoch(quick):
-    fig_axes = quick.figures[0].figure.axes
-    for ax in fig_axes:
-        lines = ax.get_lines()
-        assert len(lines) == 2  # train and test
-        assert all(len(line.get_xdata()) == quick.metrics["epochs"] for line in lines)
+    for ax in quick.figures[0].figure.axes:
+        curves = [line for line in ax.get_lines() if len(line.get_xdata()) == quick.metrics["epochs"]]
+        assert len(curves) == 2  # training and validation set
+        assert len({line.get_linestyle() for line in curves}) == 2  # readable in greyscale
 
 
-def test_curves_match_evaluate(quick):
-    """The callback's last point and model.evaluate() use the same weights: same accuracy."""
-    train_line, test_line = quick.figures[0].figure.axes[1].get_lines()
+def test_curves_end_at_the_final_scores(quick):
+    """The last point of each curve and the final evaluation use the same weights."""
+    lines = [line for line in quick.figures[0].figure.axes[1].get_lines()
+             if len(line.get_xdata()) == quick.metrics["epochs"]]
+    train_line, val_line = lines
     assert train_line.get_ydata()[-1] == pytest.approx(quick.metrics["train_accuracy"], abs=1e-6)
-    assert test_line.get_ydata()[-1] == pytest.approx(quick.metrics["test_accuracy"], abs=1e-6)
+    assert val_line.get_ydata()[-1] == pytest.approx(quick.metrics["val_accuracy"], abs=1e-6)
+
+
+def test_figures_fit_the_printed_page(quick):
+    for figure in quick.figures:
+        w, h = figure.figure.get_size_inches()
+        assert w <= 6.5 and h <= 4.1
 
 
 def test_weights_and_activations_handed_over(quick):
     shapes = [quick.arrays[f"weight_{i}"].shape for i in range(6)]
     assert shapes == [(2, 16), (16,), (16, 8), (8,), (8, 1), (1,)]
-    data = keras_circles.circles(test_size=keras_circles.TEST_SIZE, seed=42)
+    data = keras_circles.three_way(42)
     for part, x in (("train", data.x_train), ("test", data.x_test)):
         assert [quick.arrays[f"{part}_activation_{i}"].shape for i in range(3)] == [(len(x), 16), (len(x), 8), (len(x), 1)]
     np.testing.assert_array_equal(quick.arrays["y_test"], data.y_test)
+    s, e = quick.metrics["n_seeds"], quick.metrics["epochs"]
+    assert quick.arrays["seeds"].tolist() == list(range(42, 42 + s))
+    assert quick.arrays["seeds_train_activation_0"].shape == (s, len(data.x_train), 16)
+    assert quick.arrays["seeds_alive_1"].shape == (1 + e, s, 8)
+    # the ensemble's forward pass for seed 42 = the notebook's activation model on the Keras model
+    np.testing.assert_allclose(quick.arrays["seeds_train_activation_0"][0], quick.arrays["train_activation_0"],
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_model_is_keras3_clean():
@@ -80,8 +154,11 @@ def test_model_is_keras3_clean():
 def test_listing_is_the_code_that_ran(quick):
     code = {lst.name: lst.code for lst in quick.listings}
     assert "keras.Input(shape=(2,))" in code["build_model"]
-    assert "model.evaluate(data.x_test" in code["train_and_evaluate"]
     assert "input_shape=(" not in code["build_model"]
+    assert "input_shape=(2,)" in code["keras3_check"] and "m.input " in code["keras3_check"]
+    assert "tape.gradient" in code["train_step"] and "apply_gradients" in code["train_step"]
+    assert "def fit(" in code["fit"]
+    assert "steps_per_execution" not in "".join(code.values())
 
 
 def test_same_seed_same_numbers(quick):
@@ -94,13 +171,15 @@ def test_same_seed_same_numbers(quick):
 def test_other_seed_other_weights(quick):
     other = keras_circles.run(Context(quick=True, seed=7))
     assert not np.array_equal(other.arrays["weight_0"], quick.arrays["weight_0"])
+    assert other.metrics["seed"] == 7
 
 
 @pytest.mark.slow
 def test_full_run_learns_the_circles():
     result = keras_circles.run(Context(quick=False))
-    assert result.metrics["epochs"] == 100 and result.metrics["batch_size"] == 32
-    assert result.metrics["test_accuracy"] > 0.9
+    m = result.metrics
+    assert m["epochs"] == 100 and m["batch_size"] == 32 and m["n_seeds"] >= 8
+    assert m["test_accuracy_min"] > 0.9
 
 
 def test_template_quotes_only_existing_metrics(quick):

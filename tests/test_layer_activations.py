@@ -38,7 +38,26 @@ def test_declared_items(quick):
     assert [f.name for f in quick.figures] == ["heatmaps"]
     assert [t.name for t in quick.tables] == ["dead_units"]
     assert [lst.name for lst in quick.listings] == ["activation_model", "plot"]
-    assert "model.inputs" in quick.listings[0].code
+    assert "model.inputs" in quick.listings[0].code and "model.input)" not in quick.listings[0].code
+    # a student's copy of the plotting code must find a Chinese font
+    plot = quick.listings[1].code
+    assert "def use_chinese_font" in plot and "font.sans-serif" in plot and "unicode_minus" in plot
+
+
+def test_chinese_font_is_set(cjk_figures):
+    import matplotlib
+
+    name = layer_activations.use_chinese_font()
+    assert "CJK" in name or name in ("PingFang SC", "Microsoft YaHei", "SimHei", "WenQuanYi Micro Hei")
+    assert matplotlib.rcParams["font.sans-serif"][0] == name
+    assert matplotlib.rcParams["axes.unicode_minus"] is False
+    with pytest.raises(RuntimeError):
+        layer_activations.use_chinese_font(candidates=("No Such Font 123",))
+
+
+def test_heatmaps_fit_the_printed_page(quick):
+    w, h = quick.figures[0].figure.get_size_inches()
+    assert w <= 6.5 and h <= 4.1
 
 
 def test_needs_no_tensorflow():
@@ -59,7 +78,7 @@ def test_one_panel_per_layer_with_colour_bar(quick):
 
 
 def test_heatmaps_show_the_trained_model(trained, quick):
-    data = keras_circles.circles(test_size=keras_circles.TEST_SIZE, seed=42)
+    data = keras_circles.three_way(42)
     k = layer_activations.SAMPLES_PER_CLASS
     picks = np.concatenate([np.flatnonzero(data.y_test == c)[:k] for c in (0, 1)])
     expected = numpy_hidden(trained.arrays, data.x_test[picks])
@@ -69,10 +88,36 @@ def test_heatmaps_show_the_trained_model(trained, quick):
 
 
 def test_dead_units_counted_on_the_training_set(trained, quick):
-    data = keras_circles.circles(test_size=keras_circles.TEST_SIZE, seed=42)
-    dead = [int(np.sum(np.all(a <= 0, axis=0))) for a in numpy_hidden(trained.arrays, data.x_train)]
+    data = keras_circles.three_way(42)
+    hidden = numpy_hidden(trained.arrays, data.x_train)
+    dead = [int(np.sum(np.all(a <= 0, axis=0))) for a in hidden]
     assert [quick.metrics["dead_layer1"], quick.metrics["dead_layer2"]] == dead
     assert quick.metrics["dead_total"] == sum(dead)
+    # zero shares over the live neurons only
+    for layer, a in enumerate(hidden, start=1):
+        live = ~np.all(a <= 0, axis=0)
+        assert quick.metrics[f"zero_share_live_layer{layer}"] == pytest.approx(np.mean(a[:, live] <= 0))
+    # the first table row is the representative seed
+    assert quick.tables[0].rows[0][:3] == ["42", str(dead[0]), str(dead[1])]
+
+
+def test_zero_share_excludes_dead_neurons():
+    hidden = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 2.0], [0.0, 3.0, 4.0], [0.0, 5.0, 0.0]])  # neuron 1 is dead
+    assert layer_activations.zero_share_of_live(hidden) == pytest.approx(3 / 8)
+    assert np.mean(hidden <= 0) == pytest.approx(7 / 12)  # what the old text quoted
+
+
+def test_revivals_are_counted_per_layer(trained):
+    """A neuron dead at one check and alive at the next is one revival."""
+    alive = np.ones_like(trained.arrays["seeds_alive_1"])
+    alive[0, 0, 3] = 0  # dead at the start, alive after epoch 1
+    alive[2:4, 1, 5] = 0  # dies after epoch 2, revives after epoch 4 (when there are that many epochs)
+    arrays = dict(trained.arrays, seeds_alive_0=np.ones_like(trained.arrays["seeds_alive_0"]), seeds_alive_1=alive)
+    result = layer_activations.run(Context(quick=True, inputs={"keras_circles": Result(arrays=arrays)}))
+    m = result.metrics
+    expected = 1 + int(alive.shape[0] > 4)
+    assert (m["revivals_layer1"], m["ever_dead_layer1"]) == (0, 0)
+    assert m["revivals_layer2"] == expected and m["dead_at_start_layer2"] == 1 and m["ever_dead_layer2"] == 2
 
 
 def test_all_dead_when_a_layer_never_fires(trained):
