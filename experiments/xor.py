@@ -281,7 +281,7 @@ def run(ctx: Context) -> Result:
         header=["输入", "网络输出（概率）", "预测", "真实"],
         rows=[[f"({x1}, {x2})", f"{p:.4f}", f"{int(c)}", f"{t}"]
               for (x1, x2), p, c, t in zip(X_XOR, proba, pred, Y_XOR[:, 0])],
-        caption=f"训练 {EPOCHS} 步后对四个 XOR 样本的预测（随机种子 {ctx.seed}）",
+        caption=f"训练 {EPOCHS} 步后对 {len(X_XOR)} 个 XOR 样本的预测（随机种子 {ctx.seed}）",
     )
     plateaus = plateau_losses()
     metrics: dict[str, float | int | str] = {
@@ -440,7 +440,7 @@ def run(ctx: Context) -> Result:
     live_table = Table(
         name="relu_live",
         header=["训练后活着的隐藏层神经元", "成功的运行", "失败的运行",
-                "失败且有输入落在所有神经元的零区", "失败且活神经元对四个输入都激活"],
+                "失败且有输入落在所有神经元的零区", f"失败且活神经元对 {len(X_XOR)} 个输入都激活"],
         rows=[[f"{k} 个", str(int((solved & (live == k)).sum())), str(int((failed & (live == k)).sum())),
                str(int((failed & (live == k) & uncovered.any(axis=1)).sum())),
                str(int((failed & (live == k) & linear).sum()))] for k in range(units + 1)]
@@ -461,7 +461,7 @@ def run(ctx: Context) -> Result:
             Figure("decision_boundary", decision_boundary_figure(nn),
                    caption=f"训练后的网络（随机种子 {ctx.seed}）在输入平面上的输出与决策边界（黑线：输出 = 0.5）；"
                            "圆点为类别 0，三角为类别 1",
-                   alt="输入平面上网络输出的等高线图，颜色由深到浅表示输出由 0 到 1，四个 XOR 样本点标在图上"),
+                   alt=f"输入平面上网络输出的等高线图，颜色由深到浅表示输出由 0 到 1，{len(X_XOR)} 个 XOR 样本点标在图上"),
             Figure("sweep_curves", sweep_figure(results, sweep_epochs),
                    caption=f"{n_seeds} 个随机种子下各配置的训练进度：左为已解决 XOR 的种子比例，"
                            "右为所有种子损失的平均（对数坐标，失败的种子把平均值托在高处）；"
