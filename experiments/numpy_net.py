@@ -4,7 +4,7 @@
 类保留了笔记本的接口（layer_sizes、weights、biases、forward、backward、
 train、predict），改正了两处错误：打印的损失（均方误差）不是梯度所对应的
 损失（二元交叉熵）；所有层共用一个激活函数，输出层也可能是 ReLU。
-另外几处是改进：固定随机种子、逐轮记录损失、检查输入、数值稳定的 Sigmoid、
+另外几处是改进：固定随机种子、逐步记录损失、检查输入、数值稳定的 Sigmoid、
 初始化方式随激活函数而定。
 """
 from __future__ import annotations
@@ -58,7 +58,9 @@ OUTPUT_ACTIVATIONS = {
     "linear": "均方误差的一半",  # 回归：输出无界
 }
 INITIALISATIONS = ("xavier", "he")
-# 激活函数的默认初始化：ReLU 用 He，Sigmoid 和 Tanh 用 Xavier（见第 4 节）
+# 激活函数的默认初始化：ReLU 用 He（为 ReLU 推导）；Sigmoid 和 Tanh 沿用笔记本的 Xavier
+# （Glorot 推导 Xavier 时假设激活函数工作在近似线性的区域）。这只是默认值，不是说
+# Xavier 对 Sigmoid、Tanh 最好；需要时用 init 参数显式选择
 DEFAULT_INIT = {"relu": "he", "sigmoid": "xavier", "tanh": "xavier"}
 # 同样的导数用 a = f(z) 表示（结果逐位相同），train_many 因此可以直接复用 a
 _GRAD_FROM_ACTIVATION = {
@@ -105,7 +107,8 @@ class NeuralNetwork:
         # 初始化参数
         for n_in, n_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:]):
             if self.init == "xavier":
-                # Xavier：方差 2 / (n_in + n_out)，让信号前后传播时方差大致不变
+                # Xavier：方差 2 / (n_in + n_out)，是 n_in 与 n_out 的折中；推导假设激活函数
+                # 近似线性（导数约为 1），对 Sigmoid 这一假设并不成立
                 limit = np.sqrt(6 / (n_in + n_out))
                 w = self.rng.uniform(-limit, limit, (n_in, n_out))
             else:
@@ -148,7 +151,7 @@ class NeuralNetwork:
         return float(np.mean(per_sample))
 
     def loss(self, X, y):
-        """训练所用的损失：sigmoid 输出为二元交叉熵，linear 输出为均方误差的一半。"""
+        """训练所用的损失：Sigmoid 输出为二元交叉熵，linear 输出为均方误差的一半。"""
         X = _check_X(self, X)
         y = _check_y(self, X, y)
         self.forward(X)
@@ -161,7 +164,8 @@ class NeuralNetwork:
         m = X.shape[0]
         output = self.forward(X)
 
-        # 输出层：sigmoid + 交叉熵（或 linear + 均方误差）时 ∂L/∂z 化简为 a - y
+        # 输出层：Sigmoid + 交叉熵（或 linear + 均方误差的一半）时 ∂L/∂z 化简为 a - y；
+        # 损失对样本取平均，所以再除以样本数 m
         delta = (output - y) / m
         dW = [None] * len(self.weights)
         db = [None] * len(self.weights)
@@ -189,7 +193,10 @@ class NeuralNetwork:
         return loss
 
     def train(self, X, y, epochs=1000, learning_rate=0.01, verbose=True, print_every=100):
-        """训练网络，返回每一轮的损失（第 epoch 个值是第 epoch 次更新前的损失）。"""
+        """训练网络（全批量：每一步用全部样本），返回每一步的损失（第 k 个值是第 k 次更新前的损失）。
+
+        参数名 epochs 沿用笔记本；全批量时一轮只有一步，所以它就是训练步数。
+        """
         X = _check_X(self, X)
         y = _check_y(self, X, y)
         _check_training_settings(epochs, learning_rate)
@@ -207,7 +214,7 @@ class NeuralNetwork:
         return losses
 
     def predict(self, X):
-        """预测：sigmoid 输出按 0.5 取阈值得到类别；linear 输出直接返回数值。"""
+        """预测：Sigmoid 输出按 0.5 取阈值得到类别；linear 输出直接返回数值。"""
         output = self.forward(X)
         if self.output_activation == "sigmoid":
             return (output > 0.5).astype(float)
@@ -280,7 +287,7 @@ def _as_finite_2d(name, values):
 
 
 def _check_training_settings(epochs, learning_rate):
-    """检查训练轮数（非负整数）和学习率（正的有限数）。"""
+    """检查训练步数 epochs（非负整数）和学习率（正的有限数）。"""
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
     if not np.isfinite(learning_rate) or learning_rate <= 0:
@@ -306,10 +313,10 @@ def train_many(nets: Sequence[NeuralNetwork], X, y, epochs: int, learning_rate: 
     每个网络走的每一步都与 net.train(X, y, epochs, learning_rate) 相同
     （tests/test_numpy_net.py 逐一核对）；训练后的参数写回各个网络。
     返回损失记录，形状 (len(nets), epochs)；return_outputs 为真时还返回
-    每一轮计算损失所用的网络输出，形状 (len(nets), epochs, n_samples, n_out)。
+    每一步计算损失所用的网络输出，形状 (len(nets), epochs, n_samples, n_out)。
 
-    只适合 XOR 这样很小的数据集：每一轮输出层的 z 都保存下来，
-    循环结束后一次算出全部损失，而不是每轮算一次。
+    只适合 XOR 这样很小的数据集：每一步输出层的 z 都保存下来，
+    循环结束后一次算出全部损失，而不是每步算一次。
     """
     first = _same_architecture(nets, "train_many")
     X, y = _check_X(first, X), _check_y(first, X, y)

@@ -6,14 +6,13 @@ import inspect
 import io
 import math
 import textwrap
-import warnings
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from experiments import numpy_net
-from experiments.numpy_net import NeuralNetwork, sigmoid, sigmoid_grad, softplus, tanh_grad, train_many
+from experiments.numpy_net import NeuralNetwork, sigmoid_grad, softplus, tanh_grad, train_many
 from report.model import Context, Figure, Listing, Result, Table
 
 TITLE = "从零实现神经网络"
@@ -24,6 +23,12 @@ Y_XOR = np.array([[0], [1], [1], [0]])
 EPOCHS = 5000  # the notebook's settings (full batch: one epoch is one step)
 LEARNING_RATE = 0.1
 PLATEAU_TOL = 0.01  # a failed run "sits on" a plateau when its final loss is this close to it
+PLATEAU_MARGIN = 0.05  # the demo "leaves" the ln 2 plateau at the first step its loss is this far below
+CI_LEVEL, CI_Z = 0.95, 1.96  # Wilson intervals: the level and its normal quantile
+ALPHA = 0.05  # a Fisher p-value above this: the difference is within chance
+LOSS_PERCENTILE = 90  # the sweep table's high percentile of the final loss
+XOR_MIN_LIVE = 2  # live ReLU neurons that suffice for XOR: ReLU(x1 - x2) + ReLU(x2 - x1)
+N_PERMUTATIONS = 10_000  # permutation test of the rank correlation (spread vs steps to solve)
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ def notebook_xor(seed):
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
     y = np.array([[0], [1], [1], [0]])
 
-    # 创建网络（隐藏层与输出层都用 sigmoid，与笔记本相同；固定随机种子）
+    # 创建网络（隐藏层与输出层都用 Sigmoid，与笔记本相同；固定随机种子）
     nn = NeuralNetwork([2, 4, 1], activation='sigmoid', output_activation='sigmoid', seed=seed)
 
     # 训练（全批量：每一轮只更新一次参数，所以 5000 轮就是 5000 步）
@@ -67,12 +72,7 @@ def notebook_xor(seed):
     return nn, losses
 
 
-def notebook_sigmoid(z):
-    """笔记本的写法：z 小于约 -709 时 np.exp(-z) 溢出为 inf（并发出 RuntimeWarning），结果仍是 0.0。"""
-    return 1 / (1 + np.exp(-z))
-
-
-def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+def wilson_interval(successes: int, n: int, z: float = CI_Z) -> tuple[float, float]:
     """95% Wilson score interval for a success rate (sensible even at 0 or n successes)."""
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
@@ -238,20 +238,34 @@ def sweep_figure(results: dict[str, SweepResult], epochs: int) -> plt.Figure:
     return fig
 
 
-def sigmoid_overflow_demo() -> dict[str, float]:
-    """Where the notebook's 1 / (1 + exp(-z)) overflows, and what it returns there."""
-    z_limit = -float(np.log(np.finfo(float).max))  # exp(-z) exceeds the largest float below this z
-    z = math.floor(z_limit)  # first integer past the limit (-710)
-    warned = {}
-    for where in (z, z + 1):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            value = float(notebook_sigmoid(np.float64(where)))
-        warned[where] = (value, int(any(issubclass(w.category, RuntimeWarning) for w in caught)))
-    return {"overflow_z_limit": z_limit, "overflow_z": float(z),
-            "notebook_sigmoid_at_overflow": warned[z][0], "notebook_sigmoid_warned": warned[z][1],
-            "notebook_sigmoid_warned_inside": warned[z + 1][1],
-            "stable_sigmoid_at_overflow": float(sigmoid(np.float64(z)))}
+def rank_correlation(x: np.ndarray, y: np.ndarray, permutations: int = N_PERMUTATIONS,
+                     seed: int = 0) -> tuple[float, float]:
+    """Spearman's rank correlation and a two-sided permutation p-value (ties get average ranks)."""
+    def ranks(v):
+        order = np.argsort(v, kind="stable")
+        r = np.empty(len(v))
+        r[order] = np.arange(len(v), dtype=float)
+        for value in np.unique(v):  # average the ranks of tied values
+            tied = v == value
+            r[tied] = r[tied].mean()
+        return r
+
+    rx, ry = ranks(np.asarray(x, float)), ranks(np.asarray(y, float))
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    rho = float(rx @ ry / np.sqrt((rx @ rx) * (ry @ ry)))
+    rng = np.random.default_rng(seed)
+    shuffled = np.stack([rng.permutation(ry) for _ in range(permutations)])
+    null = shuffled @ rx / np.sqrt((rx @ rx) * (ry @ ry))
+    p = (1 + int((np.abs(null) >= abs(rho) - 1e-12).sum())) / (permutations + 1)
+    return rho, float(p)
+
+
+def module_lines(module, first: str, last: str) -> str:
+    """The lines of a module's source from the line starting with `first` to the one starting with `last`."""
+    lines = inspect.getsource(module).splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(first))
+    end = next(i for i, line in enumerate(lines) if i >= start and line.startswith(last))
+    return "\n".join(lines[start:end + 1]) + "\n"
 
 
 def run(ctx: Context) -> Result:
@@ -267,7 +281,7 @@ def run(ctx: Context) -> Result:
         header=["输入", "网络输出（概率）", "预测", "真实"],
         rows=[[f"({x1}, {x2})", f"{p:.4f}", f"{int(c)}", f"{t}"]
               for (x1, x2), p, c, t in zip(X_XOR, proba, pred, Y_XOR[:, 0])],
-        caption=f"训练 {EPOCHS} 步后对四个 XOR 样本的预测（随机种子 {ctx.seed}）",
+        caption=f"训练 {EPOCHS} 步后对 {len(X_XOR)} 个 XOR 样本的预测（随机种子 {ctx.seed}）",
     )
     plateaus = plateau_losses()
     metrics: dict[str, float | int | str] = {
@@ -282,13 +296,18 @@ def run(ctx: Context) -> Result:
         "demo_correct": correct, "n_samples": len(X_XOR),
         "demo_min_margin": float(np.min(np.abs(proba - 0.5))),
         # the first step at which the loss is clearly below the plateau, and below half of ln 2
-        "demo_steps_leave_plateau": int(np.argmax(losses < np.log(2) - 0.05)),
+        "demo_steps_leave_plateau": int(np.argmax(losses < np.log(2) - PLATEAU_MARGIN)),
+        "plateau_margin": PLATEAU_MARGIN, "plateau_tol": PLATEAU_TOL, "n_plateau_levels": len(plateaus),
+        "ci_level": CI_LEVEL, "alpha": ALPHA, "loss_percentile": LOSS_PERCENTILE,
+        "xor_min_live": XOR_MIN_LIVE, "many_live": XOR_MIN_LIVE + 1,
+        "n_inputs": CONFIGS[0].layer_sizes[0], "n_outputs": CONFIGS[0].layer_sizes[-1],
         "demo_steps_half": int(np.argmax(losses < np.log(2) / 2)),
         "ln2": float(np.log(2)), "plateau_two": plateaus["two"], "plateau_three": plateaus["three"],
-        "xavier_limit_hidden": float(np.sqrt(6 / (2 + 4))), "xavier_limit_output": float(np.sqrt(6 / (4 + 1))),
+        # the Xavier limits sqrt(6 / (n_in + n_out)) of the demo's two layers, from the weights that ran
+        "xavier_limit_hidden": float(np.sqrt(6 / sum(nn.weights[0].shape))),
+        "xavier_limit_output": float(np.sqrt(6 / sum(nn.weights[1].shape))),
         "default_init_relu": numpy_net.DEFAULT_INIT["relu"], "default_init_sigmoid": numpy_net.DEFAULT_INIT["sigmoid"],
     }
-    metrics |= sigmoid_overflow_demo()
 
     n_seeds = 10 if ctx.quick else 100
     seeds = [ctx.seed + i for i in range(n_seeds)]
@@ -301,6 +320,7 @@ def run(ctx: Context) -> Result:
         "demo_init_spread": float(spread[0]),
         "init_spread_median": float(np.median(spread)), "init_spread_max": float(spread.max()),
         "init_spread_tanh_median": float(np.median(tanh_spread)),
+        "init_spread_tanh_ratio": float(np.median(tanh_spread) / np.median(spread)),
         "init_loss_mean": float(init_loss.mean()), "init_loss_min": float(init_loss.min()),
         "init_loss_max": float(init_loss.max()),
         "init_constant_loss_mean": float(init_constant.mean()),
@@ -319,17 +339,18 @@ def run(ctx: Context) -> Result:
         metrics |= {f"{c.key}_solved": solved, f"{c.key}_rate": solved / n_seeds,
                     f"{c.key}_ci_low": low, f"{c.key}_ci_high": high,
                     f"{c.key}_mean_loss": float(final.mean()),
-                    f"{c.key}_p90_loss": float(np.quantile(final, 0.9)),
+                    f"{c.key}_p90_loss": float(np.quantile(final, LOSS_PERCENTILE / 100)),
                     f"{c.key}_median_loss": float(np.median(final))}
         # -1 when no seed solved it (only possible in --quick previews)
         metrics[f"{c.key}_median_epochs"] = median_epoch if solved else -1.0
         rows.append([c.label, f"{solved}/{n_seeds}", f"{low * 100:.0f}%–{high * 100:.0f}%",
                      f"{median_epoch:.0f}" if solved else "—",
-                     f"{final.mean():.3f}", f"{np.quantile(final, 0.9):.3f}"])
+                     f"{final.mean():.3f}", f"{np.quantile(final, LOSS_PERCENTILE / 100):.3f}"])
     sweep_table = Table(
         name="sweep",
-        header=["隐藏层激活函数、神经元数、初始化", "解决 XOR 的种子", "成功率的 95% 置信区间",
-                "全部分对所需步数（仅成功种子，中位数）", "最终损失（平均）", "最终损失（第 90 百分位）"],
+        header=["隐藏层激活函数、神经元数、初始化", "解决 XOR 的种子", f"成功率的 {CI_LEVEL:.0%} 置信区间",
+                "全部分对所需步数（仅成功种子，中位数）", "最终损失（平均）",
+                f"最终损失（第 {LOSS_PERCENTILE} 百分位）"],
         rows=rows,
         caption=f"{n_seeds} 个随机种子（{seeds[0]}–{seeds[-1]}）下各配置的结果；一个隐藏层，"
                 f"Sigmoid 与 Tanh 都用 Xavier 初始化；学习率 {LEARNING_RATE}，全批量训练 {sweep_epochs} 步",
@@ -345,7 +366,20 @@ def run(ctx: Context) -> Result:
         "p_relu_he_vs_relu_xavier": rate_test("relu_he", "relu_xavier"),
         "p_tanh_vs_notebook": rate_test("tanh", "notebook"),
         "sigmoid_wide_gain_points": (metrics["sigmoid_wide_rate"] - metrics["notebook_rate"]) * 100,
+        "tanh_gain_points": (metrics["tanh_rate"] - metrics["notebook_rate"]) * 100,
+        # how many times fewer steps Tanh needs than the notebook's Sigmoid (medians over solved seeds)
+        "tanh_speedup": (metrics["notebook_median_epochs"] / metrics["tanh_median_epochs"]
+                         if metrics["tanh_median_epochs"] > 0 else 0.0),
     }
+
+    # Does a seed's small initial output spread predict a slow solve? Rank correlation over the
+    # notebook configuration's successful seeds (sweep and initial_outputs use the same seeds).
+    nb = results["notebook"]
+    if nb.solved.sum() >= 3:
+        rho, p_rho = rank_correlation(spread[nb.solved], nb.solved_at[nb.solved])
+    else:  # only possible in --quick previews
+        rho, p_rho = 0.0, 1.0
+    metrics |= {"spread_steps_rho": rho, "spread_steps_p": p_rho, "n_permutations": N_PERMUTATIONS}
 
     # 4. Why small ReLU networks fail: live neurons, plateaus, inputs no live neuron responds to.
     relu = [results[k] for k in ("relu_xavier", "relu_he")]
@@ -371,9 +405,9 @@ def run(ctx: Context) -> Result:
         "fail_max_final_loss": float(final[failed].max()) if failed.any() else 0.0,
         "fail_min_final_loss": float(final[failed].min()) if failed.any() else 0.0,
         "solved_max_final_loss": float(final[solved].max()) if solved.any() else 0.0,
-        "solved_two_live": int((solved & (live == 2)).sum()),
+        "solved_two_live": int((solved & (live == XOR_MIN_LIVE)).sum()),
         "solved_min_live": int(live[solved].min()) if solved.any() else -1,
-        "failed_three_plus_live": int((failed & (live >= 3)).sum()),
+        "failed_three_plus_live": int((failed & (live >= XOR_MIN_LIVE + 1)).sum()),
         "fail_uncovered": int((failed & uncovered.any(axis=1)).sum()),
         "fail_uncovered_mixed": int((failed & mixed).sum()),
         "fail_linear": int((failed & linear).sum()),
@@ -383,6 +417,8 @@ def run(ctx: Context) -> Result:
         "solved_uncovered": int((solved & uncovered.any(axis=1)).sum()),
         "solved_uncovered_mixed": int((solved & mixed).sum()),
         "solved_uncovered_class1": int((solved & (uncovered & labels).any(axis=1)).sum()),
+        "solved_uncovered_class0": int((solved & (uncovered & ~labels).any(axis=1)).sum()),
+        "fail_not_mixed": int((failed & ~mixed).sum()),
         "small_runs_uncovered": int(uncovered.any(axis=1).sum()),
         "wide_runs_uncovered": int(results["relu_wide"].uncovered.any(axis=1).sum()),
         "wide_runs_mixed": int(((results["relu_wide"].uncovered & labels).any(axis=1)
@@ -391,6 +427,11 @@ def run(ctx: Context) -> Result:
         "relu_solved_mean_live": float(live[solved].mean()) if solved.any() else 0.0,
         "notebook_failed": int((~results["notebook"].solved).sum()),
         "relu_xavier_solved_by_tenth": float(results["relu_xavier"].solved_fraction[sweep_epochs // 10]),
+        # the rise of the left curve after the tenth of training, in seeds: solved at the end
+        # minus those whose four outputs were right at that step
+        **{f"{k}_solved_after_tenth": int(results[k].solved.sum())
+           - int(round(results[k].solved_fraction[sweep_epochs // 10] * n_seeds))
+           for k in ("relu_xavier", "relu_he")},
         "relu_he_solved_by_tenth": float(results["relu_he"].solved_fraction[sweep_epochs // 10]),
         "notebook_solved_by_tenth": float(results["notebook"].solved_fraction[sweep_epochs // 10]),
         "tenth_steps": sweep_epochs // 10,
@@ -399,7 +440,7 @@ def run(ctx: Context) -> Result:
     live_table = Table(
         name="relu_live",
         header=["训练后活着的隐藏层神经元", "成功的运行", "失败的运行",
-                "失败且有输入落在所有神经元的零区", "失败且活神经元对四个输入都激活"],
+                "失败且有输入落在所有神经元的零区", f"失败且活神经元对 {len(X_XOR)} 个输入都激活"],
         rows=[[f"{k} 个", str(int((solved & (live == k)).sum())), str(int((failed & (live == k)).sum())),
                str(int((failed & (live == k) & uncovered.any(axis=1)).sum())),
                str(int((failed & (live == k) & linear).sum()))] for k in range(units + 1)]
@@ -420,7 +461,7 @@ def run(ctx: Context) -> Result:
             Figure("decision_boundary", decision_boundary_figure(nn),
                    caption=f"训练后的网络（随机种子 {ctx.seed}）在输入平面上的输出与决策边界（黑线：输出 = 0.5）；"
                            "圆点为类别 0，三角为类别 1",
-                   alt="输入平面上网络输出的等高线图，颜色由深到浅表示输出由 0 到 1，四个 XOR 样本点标在图上"),
+                   alt=f"输入平面上网络输出的等高线图，颜色由深到浅表示输出由 0 到 1，{len(X_XOR)} 个 XOR 样本点标在图上"),
             Figure("sweep_curves", sweep_figure(results, sweep_epochs),
                    caption=f"{n_seeds} 个随机种子下各配置的训练进度：左为已解决 XOR 的种子比例，"
                            "右为所有种子损失的平均（对数坐标，失败的种子把平均值托在高处）；"
@@ -431,6 +472,8 @@ def run(ctx: Context) -> Result:
         metrics={k: v.item() if isinstance(v, np.generic) else v for k, v in metrics.items()},
         logs={"training": out.getvalue()},
         listings=[
+            Listing(name="helpers", code=module_lines(numpy_net, "def sigmoid(", "DEFAULT_INIT = "),
+                    caption="激活函数及其导数、softplus，以及构造函数用到的几张表（experiments/numpy_net.py）"),
             method_listing("init", "构造函数：按层创建权重与偏置（experiments/numpy_net.py）",
                            NeuralNetwork.__init__),
             method_listing("forward", "前向传播：逐层计算 z 与 a，隐藏层与输出层的激活函数分开选",
@@ -441,8 +484,6 @@ def run(ctx: Context) -> Result:
                            NeuralNetwork.backward, NeuralNetwork.train),
             Listing(name="xor_cell", code=inspect.getsource(notebook_xor),
                     caption="XOR 实验（与笔记本相同的设置）"),
-            Listing(name="notebook_sigmoid", code=inspect.getsource(notebook_sigmoid),
-                    caption="笔记本的 Sigmoid 写法"),
             full_module,
         ],
     )

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import inspect
 import io
 import itertools
 import warnings
@@ -175,12 +176,55 @@ def test_initial_loss_of_a_constant_output_is_at_least_ln2():
     assert np.isfinite(loss).all()
 
 
-def test_notebook_sigmoid_overflows_only_past_the_float_limit(result):
+def test_rank_correlation_matches_scipy():
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=60)
+    y = np.round(x + rng.normal(scale=2, size=60))  # integer steps: ties, like solve steps
+    rho, p = xor.rank_correlation(x, y, permutations=4000)
+    expected = stats.spearmanr(x, y)
+    assert rho == pytest.approx(expected.statistic, rel=1e-12)
+    assert abs(p - expected.pvalue) < 0.03  # a permutation p-value, close to the t approximation
+    rho_none, p_none = xor.rank_correlation(x, rng.permutation(60), permutations=2000)
+    assert p_none > p
+
+
+def test_listed_helpers_are_the_module_source():
+    from experiments import numpy_net
+    code = xor.module_lines(numpy_net, "def sigmoid(", "DEFAULT_INIT = ")
+    assert code.startswith("def sigmoid(") and code.rstrip().splitlines()[-1].startswith("DEFAULT_INIT = ")
+    assert code in inspect.getsource(numpy_net)
+    assert "def softplus(" in code and "HIDDEN_ACTIVATIONS" in code
+
+
+def test_listings_show_steps_not_epochs_and_no_overflow_demo(result):
+    names = {listing.name for listing in result.listings}
+    assert "notebook_sigmoid" not in names and "helpers" in names
+    for listing in result.listings:
+        if listing.name != "xor_cell":  # the cell explains 轮 vs 步 for full-batch training
+            assert "每一轮" not in listing.code and "逐轮" not in listing.code, listing.name
+
+
+def test_curve_rise_after_the_tenth_is_counted_in_seeds(result):
     m = result.metrics
-    assert m["overflow_z_limit"] == pytest.approx(-np.log(np.finfo(float).max))
-    assert m["notebook_sigmoid_at_overflow"] == 0.0 and m["notebook_sigmoid_warned"] == 1
-    assert m["notebook_sigmoid_warned_inside"] == 0
-    assert 0 < m["stable_sigmoid_at_overflow"] < 1e-300
+    for key in ("relu_xavier", "relu_he"):
+        assert m[f"{key}_solved_after_tenth"] == \
+            m[f"{key}_solved"] - round(m[f"{key}_solved_by_tenth"] * m["n_seeds"])
+
+
+def test_xavier_limits_come_from_the_demo_weights(result):
+    m = result.metrics
+    assert m["xavier_limit_hidden"] == pytest.approx(np.sqrt(6 / (m["n_inputs"] + m["hidden_units"])))
+    assert m["xavier_limit_output"] == pytest.approx(np.sqrt(6 / (m["hidden_units"] + m["n_outputs"])))
+
+
+def test_template_computes_nothing():
+    """Differences and ratios are metrics: no arithmetic between metrics inside {{ … }}."""
+    import re
+    html = (ROOT / "templates" / "sections" / "xor.html").read_text(encoding="utf-8")
+    for expr in re.findall(r"\{\{(.*?)\}\}", html):
+        if "m." in expr:
+            assert not re.search(r"m\.\w+\s*[-+*/]|[-+*/]\s*m\.\w+", expr), expr
 
 
 def test_sweep_table_reports_mean_and_high_percentile_loss(result):
