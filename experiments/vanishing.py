@@ -86,7 +86,9 @@ def layer_gradient_norms(activation, init, X, y, seed, depth=DEPTH, width=WIDTH,
         "grad": np.array([np.linalg.norm(g) for g in dW]),
         "delta": np.array([np.linalg.norm(d) for d in deltas]),
         "weight_term": np.array(weight_term),
-        "centred": np.array([np.linalg.norm((a - a.mean(axis=0)).T @ d) for a, d in zip(net.a[:-1], deltas)]),
+        # aᵀδ = (a − ā)ᵀδ + āᵀ(Σᵢ δᵢ)：减去均值那一项，剩下随输入变化的部分
+        "centred": np.array([np.linalg.norm(g - np.outer(a.mean(axis=0), d.sum(axis=0)))
+                             for g, a, d in zip(dW, net.a[:-1], deltas)]),
         "spread": np.array([np.sqrt(np.mean(a.var(axis=0))) for a in net.a[1:-1]]),
     }
 
@@ -452,7 +454,7 @@ def run(ctx: Context) -> Result:
                    alt="左右两幅对数坐标图，分别对应 Xavier 与 He 初始化，每幅有 Sigmoid、Tanh、ReLU 三条曲线"),
             Figure("explode", exploding_figure(explode, DEPTH),
                    caption=f"梯度爆炸：Tanh 网络（{HIDDEN} 个隐藏层）的初始权重放大后，梯度越靠近输入越大"
-                           f"（点为 {n_seeds} 个随机种子的几何平均，竖线为最小到最大；同一层的三条线左右错开）",
+                           f"（点为 {n_seeds} 个随机种子的几何平均，竖线为最小到最大；同一层的四条线左右错开）",
                    alt="对数坐标图，四条曲线对应 Xavier 权重乘以 1 到 4；倍数越大，曲线越向输入一侧抬高"),
         ],
         tables=[table, depth_table, explode_table, sym_table],
