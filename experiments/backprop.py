@@ -123,7 +123,7 @@ def network_figure(nn: NeuralNetwork, a: list, deltas: list, target: float, loss
     x_out, y_out = pos[len(sizes) - 1, 0]
     ax.text(x_out + 0.6, y_out, f"目标 y = {target:g}\n损失 L = {loss:.4f}", ha="left", va="center", fontsize=8.5)
     ax.text((len(sizes) - 1) * dx / 2, -half - 1.2,
-            "圆内：激活值 a　红字：误差项 δ = ∂L/∂z\n实线 / 虚线：正 / 负权重，线宽 ∝ |W|",
+            "圆内：激活值 a　圆下方：误差项 δ = ∂L/∂z\n实线 / 虚线：正 / 负权重，线宽 ∝ |W|",
             ha="center", va="top", fontsize=8, color="0.25")
     ax.set_xlim(-0.6, (len(sizes) - 1) * dx + 2.4)
     ax.set_ylim(-half - 1.75, half + 1.0)

@@ -17,22 +17,15 @@ def result(cjk_figures):
 
 
 def test_template_renders_every_item_with_defined_metrics(result, tmp_path):
-    """Rendered with §4's result too: the text quotes §4's measured per-layer factors."""
+    """Rendered with §4's metrics too: the text quotes §4's measured per-layer factors."""
     from experiments import vanishing
-    from report.discover import discover
-    from report.formulas import FormulaRenderer
-    from report.render import PageRenderer, build_views
-    from report.runner import Outcome
+    from test_vanishing import render_with_stubs
 
-    experiments = {e.name: e for e in discover()}
     other = validate(vanishing.run(Context(quick=True)), "vanishing")
-    sections = build_views([Outcome(experiments["activations"], "ran", result=result, directory=tmp_path / "a"),
-                            Outcome(experiments["vanishing"], "ran", result=other, directory=tmp_path / "v")])
-    PageRenderer(FormulaRenderer(tmp_path / "math")).render_sections(
-        sections, {e.name: e.number for e in experiments.values()})
-    html = str(sections[0].body)
+    html = render_with_stubs("activations", result, tmp_path, {"vanishing": other.metrics})
     assert html.count("<figure") >= len(result.figures) + len(result.tables)
     assert "稳健性改进" in html
+    assert "z &lt;" in html and "z <" not in html  # the comparison is escaped
 
 
 def test_notebook_sigmoid_overflows_only_below_the_threshold_and_still_returns_zero():
@@ -60,9 +53,15 @@ def test_properties_are_measured(result):
     assert m["tanh_max_grad"] == pytest.approx(1.0)
     assert abs(m["tanh_mean_output"]) < 1e-9 < m["relu_mean_output"]
     assert m["notebook_vs_stable_max_diff"] < 1e-15
+    # saturation is read off at both ends; ReLU does not saturate on the positive side
+    assert m["sigmoid_grad_at_plus_far"] == pytest.approx(m["sigmoid_grad_at_minus_far"])
+    assert m["sigmoid_grad_at_plus_far"] < 0.01
+    assert m["relu_grad_at_plus_far"] == 1.0 and m["relu_grad_at_minus_far"] == 0.0
+    assert m["tanh_to_sigmoid_max_grad_rounded"] == 4.0
 
 
 def test_figures_are_drawn_at_print_size(result):
     for figure in result.figures:
         width, height = figure.figure.get_size_inches()
         assert width <= 6.5 and height <= 4.1
+        assert all(ax.get_xlabel() == "z" for ax in figure.figure.axes)  # the same variable as the code

@@ -11,8 +11,28 @@ from experiments import vanishing
 from experiments.numpy_net import NeuralNetwork, sigmoid_grad
 from report.model import Context, validate
 
-from conftest import render_section
+from conftest import render_section  # noqa: F401  (kept for symmetry with the other section tests)
 
+
+def render_with_stubs(name, result, tmp_path, others):
+    """Render one section template with `result`; `others` gives the metrics of the sections it cites
+    (section name -> metrics), so the test need not run those experiments."""
+    from types import SimpleNamespace
+
+    from report.discover import discover
+    from report.formulas import FormulaRenderer
+    from report.render import Lookup, PageRenderer, build_views
+    from report.runner import Outcome
+
+    experiments = {e.name: e for e in discover()}
+    sections = build_views([Outcome(experiments[name], "ran", result=result, directory=tmp_path)])
+    lookup = {sections[0].name: sections[0]}
+    lookup |= {n: SimpleNamespace(name=n, number=experiments[n].number, title=experiments[n].title,
+                                  m=Lookup(metrics, f"{n}: metric")) for n, metrics in others.items()}
+    renderer = PageRenderer(FormulaRenderer(tmp_path / "math"))
+    renderer.claims = []
+    return str(renderer._render_section(sections[0], lookup, {e.name: e.number for e in experiments.values()},
+                                        False))
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +41,8 @@ def result(cjk_figures):
 
 
 def test_template_renders_every_item_with_defined_metrics(result, tmp_path):
-    html = render_section("vanishing", result, tmp_path)
+    """§4 quotes two of §1's counts; they are stubbed here (the full build checks the real ones)."""
+    html = render_with_stubs("vanishing", result, tmp_path, {"xor": {"fail_uncovered": 3, "relu_small_failed": 4}})
     assert html.count("<figure") >= len(result.figures) + len(result.tables)
 
 
@@ -44,16 +65,48 @@ def test_layer_gradient_norms_are_the_norms_of_the_class_gradients():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(16, 5))
     y = (X[:, :1] > 0).astype(float)
-    norms, spread = vanishing.layer_gradient_norms("tanh", "he", X, y, seed=3, depth=4, width=6)
+    out = vanishing.layer_gradient_norms("tanh", "he", X, y, seed=3, depth=4, width=6)
     net = NeuralNetwork([5, 6, 6, 6, 1], activation="tanh", output_activation="sigmoid", init="he", seed=3)
     dW, _ = net.gradients(X, y)
-    np.testing.assert_allclose(norms, [np.linalg.norm(g) for g in dW])
+    np.testing.assert_allclose(out["grad"], [np.linalg.norm(g) for g in dW])
     # the spread across samples: the mean is removed, so a constant shift of the activations does not count
-    np.testing.assert_allclose(spread, [np.sqrt(np.mean(np.std(a, axis=0) ** 2)) for a in net.a[1:-1]])
-    scaled, _ = vanishing.layer_gradient_norms("tanh", "he", X, y, seed=3, depth=4, width=6, scale=2.0)
+    np.testing.assert_allclose(out["spread"], [np.sqrt(np.mean(np.std(a, axis=0) ** 2)) for a in net.a[1:-1]])
+    scaled = vanishing.layer_gradient_norms("tanh", "he", X, y, seed=3, depth=4, width=6, scale=2.0)["grad"]
     net2 = NeuralNetwork([5, 6, 6, 6, 1], activation="tanh", output_activation="sigmoid", init="he", seed=3)
     net2.weights = [2.0 * w for w in net2.weights]
     np.testing.assert_allclose(scaled, [np.linalg.norm(g) for g in net2.gradients(X, y)[0]])
+
+
+def test_deltas_are_the_error_terms_the_class_multiplies_by_its_inputs():
+    """‖δ(l)‖ comes from the same recursion as gradients: a(l-1)ᵀ δ(l) must give the class's dW (checked
+    through the norms of the centred and uncentred products), and weight term × derivative term = δ's step."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(20, 4))
+    y = (X[:, :1] * X[:, 1:2] > 0).astype(float)
+    for act in ("relu", "sigmoid"):
+        out = vanishing.layer_gradient_norms(act, "xavier", X, y, seed=5, depth=5, width=7)
+        net = NeuralNetwork([4, 7, 7, 7, 7, 1], activation=act, output_activation="sigmoid", init="xavier", seed=5)
+        dW, db = net.gradients(X, y)
+        # db(l) is the sum of δ(l) over samples; with a single sample the norms coincide, so check via X[:1]
+        one = vanishing.layer_gradient_norms(act, "xavier", X[:1], y[:1], seed=5, depth=5, width=7)
+        _, db1 = net.gradients(X[:1], y[:1])
+        np.testing.assert_allclose(one["delta"], [np.linalg.norm(b) for b in db1], rtol=1e-10)
+        assert len(out["delta"]) == len(dW) and len(out["weight_term"]) == len(dW) - 1
+        # δ's step from layer l+1 to l is the weight term times the derivative term, and the derivative
+        # term of ReLU / Sigmoid is at most 1 / 0.25
+        steps = out["delta"][:-1] / out["delta"][1:]
+        bound = 1.0 if act == "relu" else 0.25
+        assert np.all(steps <= out["weight_term"] * bound + 1e-12)
+        # centring the input can only remove the mean part: for X (zero mean in expectation) it changes little
+        assert out["centred"][0] <= out["grad"][0] * 1.5
+
+
+def test_wording_rule():
+    assert vanishing.verdict(1e-4) == "消失"
+    assert vanishing.verdict(0.3) == "衰减"
+    assert vanishing.verdict(1.0) == "基本不变"
+    assert vanishing.verdict(3.0) == "放大"
+    assert vanishing.verdict(vanishing.KEEP[0]) == "基本不变"
 
 
 def test_per_layer_factor_and_ratio_span_the_same_layers():
@@ -94,6 +147,18 @@ def test_measurement_shows_what_theory_predicts(result):
     assert m["sigmoid_xavier_signal"] < 1e-2 < 0.5 < m["sigmoid_xavier_rms_ratio"]
     # larger weights: the factor grows with the scale
     assert m["explode_4_per_layer"] > m["explode_2_per_layer"] > m["explode_1_per_layer"]
+    # the error term over the same span: its factor is the 8th root of its total change
+    for act in vanishing.ACTIVATIONS:
+        for init in vanishing.INITS:
+            key = f"{act}_{init}"
+            assert m[f"{key}_delta_per_layer"] ** vanishing.SPAN_STEPS == pytest.approx(m[f"{key}_delta_total"])
+            assert m[f"{key}_delta_total_min"] <= m[f"{key}_delta_total"] <= m[f"{key}_delta_total_max"]
+            assert m[f"{key}_weight_term"] * m[f"{key}_deriv_term"] == pytest.approx(m[f"{key}_delta_per_layer"])
+    # sigmoid: δ shrinks at most by σ'(0) per layer times the weight term; ReLU + He keeps δ
+    assert m["sigmoid_xavier_delta_per_layer"] < 0.3 and m["sigmoid_xavier_deriv_term"] <= 0.25
+    assert 0.8 < m["relu_he_delta_per_layer"] < 1.2
+    # depth check: one row per depth, the 9-layer row is the main measurement
+    assert m[f"depth_{vanishing.HIDDEN}_r"] == pytest.approx(m["relu_he_ratio"])
     # symmetric initialisation stays symmetric
     assert m["sym_equal_spread_max"] < 1e-9 < 1 < m["sym_random_spread_min"]
 
@@ -116,11 +181,18 @@ def test_table_matches_metrics(result):
     m = result.metrics
     for act in vanishing.ACTIVATIONS:
         for init in vanishing.INITS:
+            key = f"{act}_{init}"
             row = rows[f"{vanishing.LABELS[act]} + {vanishing.LABELS[init]}"]
-            assert number(row[1]) == pytest.approx(m[f"{act}_{init}_first"], rel=1e-2)
-            assert number(row[2]) == pytest.approx(m[f"{act}_{init}_ratio"], rel=1e-2)
-            assert row[3].startswith(f"{m[f'{act}_{init}_per_layer']:.2f}（")
-            assert number(row[4]) == pytest.approx(m[f"{act}_{init}_signal"], rel=1e-2)
+            assert number(row[1]) == pytest.approx(m[f"{key}_first"], rel=1e-2)
+            assert number(row[2]) == pytest.approx(m[f"{key}_ratio"], rel=1e-2, abs=5e-3)
+            assert row[3].startswith(f"{m[f'{key}_per_layer']:.2f}（")
+            assert row[4].startswith(f"{m[f'{key}_delta_per_layer']:.2f}（")
+            assert row[5].startswith(vanishing.verdict(m[f"{key}_delta_total"]))
+            assert row[6].startswith(f"{m[f'{key}_signal_per_layer']:.2f}（")
+    depth_rows = result.tables[1].rows
+    assert [int(r[0]) for r in depth_rows] == list(vanishing.DEPTH_CHECK)
+    for r, hidden in zip(depth_rows, vanishing.DEPTH_CHECK):
+        assert r[2].startswith(f"{m[f'depth_{hidden}_r']:.2f}（")
 
 
 def test_figures_render_without_missing_glyphs(result):
