@@ -1,7 +1,6 @@
 """matplotlib settings for the tutorial's figures and their export to stable SVG."""
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
@@ -38,7 +37,7 @@ def check_printed_text(figure, width_in: float, height_in: float) -> None:
         return
     smallest = min(texts, key=lambda t: t.get_fontsize())
     printed = smallest.get_fontsize() * scale
-    if printed < MIN_PRINTED_PT - 0.05 and not os.environ.get("TEMP_ALLOW_SMALL_FIGURE_TEXT"):  # TEMP: removed at merge
+    if printed < MIN_PRINTED_PT - 0.05:
         raise SmallTextError(
             f"text {smallest.get_text()!r} would print at {printed:.1f} pt (font {smallest.get_fontsize():.1f} pt, "
             f"figure {width_in:.1f} × {height_in:.1f} in shrunk ×{scale:.2f} to fit "

@@ -7,8 +7,7 @@ from report.figures import SmallTextError, check_printed_text, export_svg
 
 
 @pytest.fixture
-def plt(cjk_figures, monkeypatch):
-    monkeypatch.delenv("TEMP_ALLOW_SMALL_FIGURE_TEXT", raising=False)
+def plt(cjk_figures):
     import matplotlib.pyplot as plt
     return plt
 
