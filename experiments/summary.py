@@ -1,15 +1,14 @@
 """§7 总结: the notebook's lists, and the training runs behind every practical tip (7.1–7.5).
 
-All tip experiments train here, in one process: TensorFlow costs ~4 s to import per process,
-more than most of these small runs. Every configuration runs on the same 8 seeds (data and
-initial weights), all seeds (and learning rates) of a configuration as one batched ensemble
-(experiments/ensemble.py). The subsections (tip_*.py) USE this result, and only measure and
+All tip experiments train here, in one process. Every configuration runs on the same 8 seeds
+(data and initial weights), all seeds (and learning rates) of a configuration as one batched
+ensemble in NumPy (experiments/ensemble.py); no TensorFlow. The subsections (tip_*.py) USE this result, and only measure and
 plot the curves handed over in `arrays`, as "<group>/<variant>/<curve>" of shape (steps, seeds).
 """
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
+from threadpoolctl import threadpool_limits
 from sklearn.datasets import make_circles, make_moons
 from sklearn.model_selection import train_test_split
 
@@ -61,28 +60,23 @@ def hidden_layer_statistics(ensemble: E.Ensemble, x, y) -> dict[str, np.ndarray]
     """At initialisation, in training mode (BN uses the batch's statistics, as it does in training):
     ‖∂L/∂W‖ of every layer, and per hidden layer the spread of z across samples (std per neuron,
     averaged over neurons) and the mean |z|. Each of shape (R, layers)."""
-    record = []
-    x, y = tf.constant(x), tf.constant(y)
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(E.member_losses(ensemble(x, training=True, record=record, update_statistics=False), y))
-    grads = tape.gradient(loss, ensemble.kernels)
-    return {"grad_norms": np.stack([tf.norm(g, axis=[1, 2]).numpy() for g in grads], 1),
-            "z_std": np.stack([tf.reduce_mean(tf.math.reduce_std(z, axis=1), axis=1).numpy() for z in record], 1),
-            "z_abs": np.stack([tf.reduce_mean(tf.abs(z), axis=[1, 2]).numpy() for z in record], 1)}
+    logits, cache = ensemble.forward(x, training=True, update_statistics=False)
+    grads = ensemble.backward(logits, y, cache)[:len(ensemble.kernels)]
+    hidden = cache[:-1]
+    return {"grad_norms": np.stack([np.sqrt((g.astype(float) ** 2).sum(axis=(1, 2))) for g in grads], 1),
+            "z_std": np.stack([c["z"].std(axis=1).mean(axis=1) for c in hidden], 1),
+            "z_abs": np.stack([np.abs(c["z"]).mean(axis=(1, 2)) for c in hidden], 1)}
 
 
 def activation_spread(ensemble: E.Ensemble, x) -> np.ndarray:
     """Spread across samples of each hidden layer's output (std per neuron, averaged), before training: (R, layers)."""
-    net, a, out = ensemble.net, tf.constant(x), []
-    for i in range(net.depth):
-        a = tf.nn.relu(tf.matmul(a, ensemble.kernels[i]) + ensemble.biases[i])
-        out.append(tf.reduce_mean(tf.math.reduce_std(a, axis=1), axis=1).numpy())
-    return np.stack(out, 1)
+    _, cache = ensemble.forward(x, training=False)
+    return np.stack([c["a"].std(axis=1).mean(axis=1) for c in cache[:-1]], 1)
 
 
-def kernel_rms(ensemble: E.Ensemble):
+def kernel_rms(ensemble: E.Ensemble) -> np.ndarray:
     """Root mean square of every layer's kernel, shape (layers, R): how large the weights have grown."""
-    return tf.stack([tf.sqrt(tf.reduce_mean(tf.square(k), axis=[1, 2])) for k in ensemble.kernels])
+    return np.stack([np.sqrt((k.astype(float) ** 2).mean(axis=(1, 2))) for k in ensemble.kernels])
 
 
 def by_variant(curves: dict[str, np.ndarray], variants: list[str], n_seeds: int) -> dict[str, dict[str, np.ndarray]]:
@@ -109,7 +103,7 @@ def deep_runs(s) -> dict[str, dict[str, np.ndarray]]:
         ensemble = E.Ensemble(structure, members)
         reps = len(variants)
         x, y = (np.concatenate([a] * reps) for a in data["train"])
-        before = hidden_layer_statistics(ensemble, x, y) | {"kernel_rms": kernel_rms(ensemble).numpy().T}
+        before = hidden_layer_statistics(ensemble, x, y) | {"kernel_rms": kernel_rms(ensemble).T}
         if structure.activation == "relu":
             before["act_std"] = activation_spread(ensemble, x)
         reps_data = {p: tuple(np.concatenate([a] * reps) for a in xy) for p, xy in data.items()}
@@ -124,11 +118,10 @@ def deep_runs(s) -> dict[str, dict[str, np.ndarray]]:
 def bn_modes(ensemble: E.Ensemble, x, y) -> dict[str, np.ndarray]:
     """Accuracy on the training set in training mode (the batch's statistics) and in inference mode
     (the moving averages of each momentum), each of shape (1, R)."""
-    x, y = tf.constant(x), tf.constant(y)
-    out = {"training_mode_accuracy": ensemble(x, training=True, update_statistics=False)}
+    out = {"training_mode_accuracy": ensemble.forward(x, training=True, update_statistics=False)[0]}
     for k, m in enumerate(ensemble.net.bn_momenta):
-        out[f"inference_mode_accuracy_{m:g}"] = ensemble(x, training=False, statistics=k)
-    return {name: E.member_accuracies(logits, y).numpy()[None].astype(float) for name, logits in out.items()}
+        out[f"inference_mode_accuracy_{m:g}"] = ensemble.forward(x, training=False, statistics=k)[0]
+    return {name: E.member_accuracies(logits, y)[None].astype(float) for name, logits in out.items()}
 
 
 def adam_runs(s) -> dict[str, dict[str, np.ndarray]]:
@@ -138,7 +131,7 @@ def adam_runs(s) -> dict[str, dict[str, np.ndarray]]:
     sizes = (2,) + (s["width"],) * s["depth"] + (1,)
     ensemble = E.Ensemble(E.Net(sizes, "relu", optimizer="adam"),
                           [E.Member(seed, init=f"normal:{s['small_std']}", learning_rate=s["adam_lr"]) for seed in seeds])
-    start = {"kernel_rms": kernel_rms(ensemble).numpy()}
+    start = {"kernel_rms": kernel_rms(ensemble)}
     curves = E.train(ensemble, {"train": data["train"]}, epochs=s["adam_steps"], evaluate_every=s["adam_every"],
                      track=kernel_rms)
     return {"relu_small_adam": curves | start}
@@ -180,8 +173,9 @@ def describe(values: np.ndarray, fmt: str) -> str:
 
 def run(ctx: Context) -> Result:
     s = settings(ctx.quick)
-    tf.config.experimental.enable_op_determinism()
-    groups = {"deep": deep_runs(s) | adam_runs(s), "drop": dropout_runs(s), "opt": optimizer_runs(s)}
+    # One BLAS thread: for matrices this small, threads cost more than they save (×4 slower with two).
+    with threadpool_limits(1, user_api="blas"):
+        groups = {"deep": deep_runs(s) | adam_runs(s), "drop": dropout_runs(s), "opt": optimizer_runs(s)}
     arrays = {f"{group}/{name}/{key}": np.asarray(value)
               for group, runs in groups.items() for name, curves in runs.items() for key, value in curves.items()}
 
@@ -224,10 +218,10 @@ def run(ctx: Context) -> Result:
     return Result(
         tables=[table],
         metrics=metrics,
-        listings=[listing_of(E.train, "train", "所有技巧实验共用的训练循环：全部训练步在一个 TensorFlow 图中运行"),
+        listings=[listing_of(E.train, "train", "所有技巧实验共用的训练循环（批量集成）"),
                   # shown in the subsections that explain them
                   listing_of(E.Ensemble.batch_norm, "batch_norm", "BN 的训练模式与推理模式"),
-                  listing_of(E.inverted_dropout, "inverted_dropout_tf", "训练中实际使用的 Inverted Dropout"),
+                  listing_of(E.bn_backward, "bn_backward", "BN 的反向传播"),
                   listing_of(E.initial_kernel, "initial_kernel", "三种初始化"),
                   listing_of(E.sgd_update, "sgd_update", "SGD 与 Momentum 的一步更新"),
                   listing_of(E.adam_update, "adam_update", "Adam 的一步更新")],

@@ -75,5 +75,5 @@ def run(ctx: Context) -> Result:
                             f"{metrics['bn_train_loss_mean']:.2f} 左右")],
         tables=[table],
         metrics=metrics,
-        listings=listings_of(ctx, "batch_norm"),
+        listings=listings_of(ctx, "batch_norm", "bn_backward"),
     )
