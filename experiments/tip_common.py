@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from report.model import Context, Listing
 
@@ -65,6 +66,7 @@ def style_axes(ax, xlabel: str, ylabel: str, title: str, log: bool = False) -> N
     ax.tick_params(labelsize=FONT)
     if log:
         ax.set_yscale("log")
+        ax.yaxis.set_minor_formatter(NullFormatter())  # only powers of ten: minor labels crowd in print
     ax.grid(True, alpha=0.3, which="major")
 
 
