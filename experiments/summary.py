@@ -209,11 +209,16 @@ def run(ctx: Context) -> Result:
          describe(end(opt[default["adam"]], "train_loss"), ".3f"),
          held(end(opt[default["adam"]], "train_loss") < end(opt[default["sgd"]], "train_loss"))],
     ]
-    table = Table("tips", ["实践技巧", "对比", "指标", "不用", "使用", "成立的种子数"], rows,
+    table = Table("tips", ["实践技巧", "对比", "指标", "不用", "使用", "成立的随机种子数"], rows,
                   caption=f"每条实践技巧的对照实验，{n} 个随机种子的均值（最小–最大）；详见 7.1–7.5 小节")
     metrics = {k: v for k, v in s.items() if isinstance(v, (int, float))}
     metrics["n_seeds"] = n
     metrics["first_seed"], metrics["last_seed"] = s["seeds"][0], s["seeds"][-1]
+    gain = end(drop["dropout"], "test_accuracy") - end(drop["plain"], "test_accuracy")
+    metrics["drop_test_gain_points"] = 100 * float(np.mean(gain))
+    metrics["n_drop_test_better"] = int(np.sum(gain > 0))
+    accuracy = float(np.mean(end(drop["plain"], "test_accuracy")))  # 95 % interval of one test accuracy, in points
+    metrics["drop_ci_points"] = 100 * 1.96 * float(np.sqrt(accuracy * (1 - accuracy) / s["drop_test"]))
     metrics["n_networks"] = sum(curves["step_loss"].shape[1] for runs in groups.values() for curves in runs.values())
     return Result(
         tables=[table],
