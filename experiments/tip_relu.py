@@ -39,6 +39,8 @@ def run(ctx: Context) -> Result:
         metrics |= spread(f"{key}_train_loss", runs[name]["train_loss"][-1])
         metrics |= spread(f"{key}_train_accuracy", runs[name]["train_accuracy"][-1])
     # Sigmoid stays at ln 2 (guessing 50 %); ReLU learns
+    change = np.abs(s["track"][-1, 0] / s["kernel_rms"][0] - 1)  # first layer, after all steps
+    metrics |= spread("sigmoid_first_change", change)
     metrics["n_sigmoid_stuck"] = count(np.abs(s["train_loss"][-1] - LN2) < 0.01)
     metrics["n_relu_better"] = count(r["train_accuracy"][-1] > s["train_accuracy"][-1])
     metrics["n_relu_above_95"] = count(r["train_accuracy"][-1] >= 0.95)
