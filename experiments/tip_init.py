@@ -88,7 +88,7 @@ def run(ctx: Context) -> Result:
         rms_ax.plot(x, rms, color=colour, linestyle=line, marker=marker, markersize=3,
                     markevery=max(1, len(x) // 6), label=f"第 {layer + 1} 层" if layer < metrics["n_hidden"] else "输出层")
     style_axes(rms_ax, "训练步", "权重的均方根", f"各层权重（随机种子 {int(s['first_seed']) + rep}）", log=True)
-    rms_ax.legend(fontsize=7.5, ncol=2, handlelength=2.4, loc="upper left")
+    rms_ax.legend(fontsize=7.5, ncol=2, handlelength=2.4, loc="center left")
     fig2.tight_layout()
     metrics["adam_rep_seed"] = int(s["first_seed"]) + rep
     return Result(

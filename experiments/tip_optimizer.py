@@ -80,7 +80,7 @@ def run(ctx: Context) -> Result:
         right.errorbar(lrs, values.mean(axis=1), yerr=[values.mean(axis=1) - values.min(axis=1),
                                                        values.max(axis=1) - values.mean(axis=1)],
                        color=colour, linestyle=line, marker=marker, markersize=4, capsize=2, label=NAMES[opt])
-    style_axes(left, "轮", "训练损失", "默认学习率下的训练损失", log=True)
+    style_axes(left, "轮", "训练损失", "默认学习率下的训练损失")
     style_axes(right, "学习率", "验证集损失（训练结束）", "学习率扫描", log=True)
     right.set_xscale("log")
     legend(left, loc="lower left")
