@@ -1,17 +1,27 @@
-"""Helpers for the §7 tip subsections (tip_*.py): read the curves §7 trained, plot them.
+"""Helpers for the §7 tip subsections (tip_*.py): read the runs §7 trained, summarise seeds, plot for print.
 
-Not a section. Imports no TensorFlow: the training ran once, in experiments/summary.py.
+Not a section. Imports no TensorFlow: the training ran once, in experiments/summary.py. Every
+curve arrives with one column per seed; figures are drawn at their printed size (≤ 6.5 in wide,
+text ≥ 8 pt) and read in black and white (line styles and markers besides colour, the spread of
+the seeds as a grey band).
 """
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
-from report.model import Context
+from report.model import Context, Listing
+
+WIDTH_IN = 6.4  # the handout's text block is 6.6 in wide
+FONT = 8.5  # points, printed at this size
+# (colour, line style, marker): distinguishable in greyscale by style and marker alone
+STYLES = [("C0", "-", "o"), ("C3", "--", "s"), ("C2", ":", "^"), ("C1", "-.", "D"),
+          ("C4", (0, (5, 1)), "v"), ("C5", (0, (1, 1)), "P"), ("k", (0, (3, 1, 1, 1, 1, 1)), "x")]
 
 
 def runs_of(ctx: Context, group: str) -> dict[str, dict[str, np.ndarray]]:
-    """{run name: {curve name: array}} for one group of runs handed over by §7."""
+    """{run name: {curve name: array}} for one group of runs handed over by §7; the last axis is the seed."""
     runs: dict[str, dict[str, np.ndarray]] = {}
     for key, value in ctx.inputs["summary"].arrays.items():
         g, name, curve = key.split("/")
@@ -22,34 +32,61 @@ def runs_of(ctx: Context, group: str) -> dict[str, dict[str, np.ndarray]]:
     return runs
 
 
-def plot_curves(ax, runs: dict[str, dict[str, np.ndarray]], curve: str, labels: dict[str, str],
-                ylabel: str, title: str, log: bool = False, linestyle: str = "-") -> None:
-    for i, (name, label) in enumerate(labels.items()):
-        y = runs[name][curve]
-        ax.plot(np.arange(1, len(y) + 1), y, label=label, color=f"C{i}", linestyle=linestyle)
-    ax.set_xlabel("轮次（epoch）")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
+def listings_of(ctx: Context, *names: str) -> list[Listing]:
+    """Listings of code that ran in §7's training (experiments/ensemble.py), shown where the tip explains it."""
+    listings = {item.name: item for item in ctx.inputs["summary"].listings}
+    return [listings[name] for name in names]
+
+
+def seeds_of(ctx: Context) -> int:
+    return int(ctx.inputs["summary"].metrics["n_seeds"])
+
+
+def spread(prefix: str, values: np.ndarray) -> dict[str, float]:
+    """Mean, smallest and largest value over the seeds: {prefix_mean, prefix_min, prefix_max}."""
+    values = np.asarray(values, dtype=float)
+    return {f"{prefix}_mean": float(values.mean()), f"{prefix}_min": float(values.min()),
+            f"{prefix}_max": float(values.max())}
+
+
+def count(ok: np.ndarray) -> int:
+    """In how many seeds a comparison held."""
+    return int(np.sum(ok))
+
+
+def figure(rows: int = 1, cols: int = 2, height: float = 2.7):
+    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH_IN, height), squeeze=False)
+    return fig, axes.ravel()
+
+
+def style_axes(ax, xlabel: str, ylabel: str, title: str, log: bool = False) -> None:
+    ax.set_xlabel(xlabel, fontsize=FONT)
+    ax.set_ylabel(ylabel, fontsize=FONT)
+    ax.set_title(title, fontsize=FONT + 0.5)
+    ax.tick_params(labelsize=FONT)
     if log:
         ax.set_yscale("log")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+        ax.yaxis.set_minor_formatter(NullFormatter())  # only powers of ten: minor labels crowd in print
+    ax.grid(True, alpha=0.3, which="major")
 
 
-def plot_per_layer(ax, runs, key: str, labels: dict[str, str], ylabel: str, title: str) -> None:
-    for i, (name, label) in enumerate(labels.items()):
-        y = runs[name][key]
-        ax.semilogy(np.arange(1, len(y) + 1), y, "o-", label=label, color=f"C{i}", markersize=4)
-    ax.set_xlabel("层（从输入到输出）")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+def legend(ax, **kwargs) -> None:
+    ax.legend(fontsize=FONT, handlelength=2.6, **kwargs)
 
 
-def final(run: dict[str, np.ndarray], curve: str) -> float:
-    return float(run[curve][-1])
+def band(ax, x: np.ndarray, values: np.ndarray, label: str, k: int, markers: int = 6) -> None:
+    """Median of the seeds as a styled line; the range from the smallest to the largest seed as a grey band."""
+    colour, line, marker = STYLES[k % len(STYLES)]
+    ax.fill_between(x, values.min(axis=-1), values.max(axis=-1), color=colour, alpha=0.15, linewidth=0)
+    ax.plot(x, np.median(values, axis=-1), color=colour, linestyle=line, marker=marker, markersize=4,
+            markevery=max(1, len(x) // markers), label=label)
 
 
-def two_panels() -> tuple[plt.Figure, np.ndarray]:
-    return plt.subplots(1, 2, figsize=(11, 3.8))
+def per_layer(ax, values: np.ndarray, label: str, k: int) -> None:
+    """One value per layer (rows) and seed (columns): the mean over seeds, with the seeds' range as error bars."""
+    colour, line, marker = STYLES[k % len(STYLES)]
+    layers = np.arange(1, values.shape[0] + 1)
+    mean = np.exp(np.log(values).mean(axis=1))  # geometric mean: the values span orders of magnitude
+    ax.errorbar(layers, mean, yerr=[mean - values.min(axis=1), values.max(axis=1) - mean], color=colour,
+                linestyle=line, marker=marker, markersize=4, capsize=2, label=label)
+    ax.set_xticks(layers)

@@ -1,10 +1,14 @@
-"""§7.3 Dropout against overfitting: a wide network on few noisy points, without and with Dropout."""
+"""§7.3 Dropout against overfitting: a wide network on few noisy points, without and with Dropout, over all seeds.
+
+Also a check of inverted Dropout's expectation argument, in NumPy: averaged over many masks, the
+scaled output equals the input.
+"""
 from __future__ import annotations
 
 import numpy as np
 
-from experiments.tip_common import final, plot_curves, runs_of, two_panels
-from report.model import Context, Figure, Result, Table
+from experiments.tip_common import band, count, figure, legend, runs_of, seeds_of, spread, style_axes
+from report.model import Context, Figure, Result, Table, listing_of
 
 TITLE = "使用 Dropout 防止过拟合"
 ORDER = (7, 3)
@@ -13,32 +17,88 @@ USES = ("summary",)
 LABELS = {"plain": "不用 Dropout", "dropout": "使用 Dropout"}
 
 
+def inverted_dropout(a, p, rng):
+    """Inverted Dropout（训练时）：每个输出以概率 p 置零，留下的除以 (1 − p)。"""
+    keep = rng.random(a.shape) >= p  # 每个元素独立地以概率 1 − p 保留
+    return np.where(keep, a / (1 - p), 0.0)
+
+
+N_MASKS = 20_000
+
+
+def check_expectation(p=0.5, n_masks=N_MASKS, seed=0):
+    """对同一个输出向量反复抽取掩码：缩放后的平均值应当等于原值，不缩放的则只有 (1 − p) 倍。"""
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0, 2, size=8)  # 某一层的 8 个输出
+    scaled = np.mean([inverted_dropout(a, p, rng) for _ in range(n_masks)], axis=0)
+    unscaled = scaled * (1 - p)  # 不除以 (1 − p) 的版本
+    return np.max(np.abs(scaled / a - 1)), np.mean(unscaled / a)
+
+
 def run(ctx: Context) -> Result:
     runs = runs_of(ctx, "drop")
-    fig, (left, right) = two_panels()
-    plot_curves(left, runs, "train_accuracy", {k: f"{v}（训练集）" for k, v in LABELS.items()}, "准确率", "准确率")
-    plot_curves(left, runs, "test_accuracy", {k: f"{v}（测试集）" for k, v in LABELS.items()}, "准确率", "准确率",
-                linestyle="--")
-    plot_curves(right, runs, "test_loss", LABELS, "测试集损失", "测试集损失")
-    fig.tight_layout()
-    metrics, rows = {}, []
-    for name, label in LABELS.items():
+    n = seeds_of(ctx)
+    every = int(ctx.inputs["summary"].metrics["drop_every"])
+    fig, (left, right) = figure()
+    for k, (name, label) in enumerate(LABELS.items()):
         r = runs[name]
-        gap = final(r, "train_accuracy") - final(r, "test_accuracy")
-        best = int(np.argmin(r["test_loss"]))
-        metrics |= {f"{name}_train_accuracy": final(r, "train_accuracy"),
-                    f"{name}_test_accuracy": final(r, "test_accuracy"), f"{name}_gap": gap,
-                    f"{name}_train_loss": final(r, "train_loss"), f"{name}_test_loss": final(r, "test_loss"),
-                    f"{name}_best_test_loss": float(r["test_loss"][best]), f"{name}_best_epoch": best + 1}
-        rows.append([label, f"{final(r, 'train_accuracy'):.1%}", f"{final(r, 'test_accuracy'):.1%}", f"{gap:.1%}",
-                     f"{final(r, 'test_loss'):.3f}"])
-    metrics["gap_reduction"] = metrics["plain_gap"] - metrics["dropout_gap"]
+        x = every * np.arange(1, len(r["val_loss"]) + 1)
+        band(left, x, 100 * (r["train_accuracy"] - r["test_accuracy"]), label, k)
+        band(right, x, r["val_loss"], label, k)
+    style_axes(left, "训练步", "训练与测试准确率之差（百分点）", "训练/测试差距")
+    style_axes(right, "训练步", "验证集损失", "验证集损失")
+    legend(left)
+    legend(right)
+    fig.tight_layout()
+
+    plain, drop = runs["plain"], runs["dropout"]
+    gap = {name: r["train_accuracy"][-1] - r["test_accuracy"][-1] for name, r in runs.items()}
+    metrics: dict[str, float | int] = {"n_seeds": n}
+    for name, r in runs.items():
+        metrics |= spread(f"{name}_gap_points", 100 * gap[name])
+        metrics |= spread(f"{name}_train_accuracy", r["train_accuracy"][-1])
+        metrics |= spread(f"{name}_test_accuracy", r["test_accuracy"][-1])
+        metrics |= spread(f"{name}_test_loss", r["test_loss"][-1])
+        best = np.argmin(r["val_loss"], axis=0)  # the step with the lowest validation loss, per seed
+        metrics |= spread(f"{name}_best_step", every * (best + 1))
+        metrics |= spread(f"{name}_best_val_loss", r["val_loss"].min(axis=0))
+        metrics |= spread(f"{name}_final_val_loss", r["val_loss"][-1])
+        metrics |= spread(f"{name}_test_accuracy_at_best", r["test_accuracy"][best, np.arange(n)])
+        metrics[f"n_{name}_val_rises"] = count(r["val_loss"][-1] > 1.2 * r["val_loss"].min(axis=0))
+    metrics["gain_points"] = 100 * float(np.mean(drop["test_accuracy"][-1] - plain["test_accuracy"][-1]))
+    metrics["gap_reduction_points"] = metrics["plain_gap_points_mean"] - metrics["dropout_gap_points_mean"]
+    metrics["n_gap_smaller"] = count(gap["dropout"] < gap["plain"])
+    metrics["n_test_better"] = count(drop["test_accuracy"][-1] > plain["test_accuracy"][-1])
+    metrics["n_test_worse"] = count(drop["test_accuracy"][-1] < plain["test_accuracy"][-1])
+    metrics["n_test_loss_lower"] = count(drop["test_loss"][-1] < plain["test_loss"][-1])
+    metrics["n_val_loss_lower"] = count(drop["val_loss"][-1] < plain["val_loss"][-1])
+    metrics["n_train_lower"] = count(drop["train_accuracy"][-1] <= plain["train_accuracy"][-1])
+    error, unscaled = check_expectation()
+    metrics["expectation_error"], metrics["unscaled_ratio"] = float(error), float(unscaled)
+    metrics["n_masks"] = N_MASKS
+    # half-width of the 95 % interval of one test accuracy (normal approximation), in points
+    acc, n_test = metrics["plain_test_accuracy_mean"], int(ctx.inputs["summary"].metrics["drop_test"])
+    metrics["ci_points"] = 100 * 1.96 * float(np.sqrt(acc * (1 - acc) / n_test))
+
+    seeds = ctx.inputs["summary"].metrics
+    rows = []
+    for j in range(n):
+        rows.append([f"{int(seeds['first_seed']) + j}",
+                     *(f"{100 * gap[name][j]:.1f}" for name in LABELS),
+                     *(f"{runs[name]['test_accuracy'][-1, j]:.1%}" for name in LABELS),
+                     *(f"{runs[name]['test_loss'][-1, j]:.3f}" for name in LABELS)])
+    table = Table("dropout_seeds", ["随机种子", "差距：不用", "差距：使用", "测试集准确率：不用", "测试集准确率：使用",
+                                    "测试集损失：不用", "测试集损失：使用"], rows,
+                  caption="训练结束时每个随机种子的结果（差距 = 训练集准确率 − 测试集准确率，单位：个百分点）")
     return Result(
-        figures=[Figure("dropout", fig, caption="不用与使用 Dropout：准确率（实线训练集、虚线测试集）与测试集损失",
-                        alt=f"不用 Dropout 时训练准确率 {metrics['plain_train_accuracy']:.1%}、测试准确率 "
-                            f"{metrics['plain_test_accuracy']:.1%}；使用 Dropout 时分别为 "
-                            f"{metrics['dropout_train_accuracy']:.1%} 和 {metrics['dropout_test_accuracy']:.1%}")],
-        tables=[Table("dropout_gap", ["设置", "训练集准确率", "测试集准确率", "差距", "测试集损失"], rows,
-                      caption="训练结束时的训练/测试差距")],
+        figures=[Figure("dropout", fig,
+                        caption=f"不用与使用 Dropout（{n} 个随机种子，中位数，灰带为最小–最大）：左为训练与测试准确率之差，"
+                                "右为验证集损失",
+                        alt=f"左图两条曲线的差距最终分别约为 {metrics['plain_gap_points_mean']:.1f} 和 "
+                            f"{metrics['dropout_gap_points_mean']:.1f} 个百分点；右图验证集损失先降后升，"
+                            "使用 Dropout 时回升得较慢")],
+        tables=[table],
         metrics=metrics,
+        listings=[listing_of(inverted_dropout, "inverted_dropout", "Inverted Dropout 的一步（NumPy）"),
+                  listing_of(check_expectation, "check_expectation", "验证期望不变")],
     )

@@ -8,12 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from report.model import Context, validate
 
 TIPS = {"tip_relu": ["relu"], "tip_batchnorm": ["batchnorm"], "tip_dropout": ["dropout"],
-        "tip_init": ["init"], "tip_optimizer": ["optimizers"]}
+        "tip_init": ["init", "adam_small"], "tip_optimizer": ["optimizers"]}
 TEMPLATED = ["summary", *TIPS]
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,25 +62,46 @@ def test_tips_do_not_import_tensorflow():
     assert out.stdout.strip() == "False"
 
 
-def test_dropout_gap_is_train_minus_test(tip_results):
+def test_dropout_gap_is_train_minus_test(summary_result, tip_results):
     m = tip_results["tip_dropout"].metrics
     for name in ("plain", "dropout"):
-        assert m[f"{name}_gap"] == pytest.approx(m[f"{name}_train_accuracy"] - m[f"{name}_test_accuracy"])
+        train = summary_result.arrays[f"drop/{name}/train_accuracy"][-1]
+        test = summary_result.arrays[f"drop/{name}/test_accuracy"][-1]
+        assert m[f"{name}_gap_points_mean"] == pytest.approx(100 * (train - test).mean())
+        assert m[f"{name}_gap_points_max"] == pytest.approx(100 * (train - test).max())
+
+
+def test_dropout_expectation_check():
+    from experiments.tip_dropout import check_expectation
+    error, unscaled = check_expectation(p=0.5, n_masks=4000)
+    assert error < 0.1 and unscaled == pytest.approx(0.5, abs=0.05)
 
 
 def test_relu_tip_quotes_the_handed_over_gradients(summary_result, tip_results):
     m = tip_results["tip_relu"].metrics
     grads = summary_result.arrays["deep/sigmoid/grad_norms"]
-    assert m["sigmoid_grad_first"] == pytest.approx(grads[0])
-    assert m["sigmoid_grad_ratio"] == pytest.approx(grads[-1] / grads[0])
+    assert m["sigmoid_grad_first_mean"] == pytest.approx(grads[0].mean())
+    assert m["sigmoid_grad_ratio_min"] == pytest.approx((grads[-1] / grads[0]).min())
 
 
-def test_optimizer_reach_epoch_matches_curve(summary_result, tip_results):
+def test_plateau_exit_is_the_first_step_below_the_threshold():
+    from experiments.tip_init import plateau_exit
+    loss = np.array([[0.69, 0.69], [0.69, 0.5], [0.3, 0.2]])
+    assert plateau_exit(loss, 0.6).tolist() == [3, 2]
+    assert plateau_exit(loss, 0.1).tolist() == [0, 0]
+
+
+def test_optimizer_learning_rate_is_chosen_on_validation(summary_result, tip_results):
     m = tip_results["tip_optimizer"].metrics
     for name in ("sgd", "momentum", "adam"):
-        curve = summary_result.arrays[f"opt/{name}/test_accuracy"]
-        hits = [i for i, v in enumerate(curve) if v >= m["target"]]
-        assert m[f"{name}_reach"] == (f"第 {hits[0] + 1} 轮" if hits else "未达到")
+        val = {lr: summary_result.arrays[f"opt/{name}_{lr:g}/val_loss"][-1].mean() for lr in (0.001, 0.01, 0.1)}
+        assert m[f"{name}_chosen_lr"] == min(val, key=val.get)
+
+
+def test_first_epoch_reaching_counts_from_one():
+    from experiments.tip_optimizer import first_epoch_reaching
+    acc = np.array([[0.5, 0.96], [0.97, 0.99]])
+    assert first_epoch_reaching(acc, 0.95).tolist() == [2, 1]
 
 
 @pytest.mark.parametrize("name", TEMPLATED)
