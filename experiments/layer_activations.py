@@ -59,7 +59,8 @@ def plot_activations(activations, names, dead, per_class, classes=("外圈样本
         ax.set_ylabel(name, fontsize=8)
         ax.axvline(per_class - 0.5, color="w", linewidth=1.5)  # 左边第一类，右边第二类
         bar = fig.colorbar(im, ax=ax, pad=0.015, aspect=max(4, n))
-        bar.set_ticks([low, high], labels=[f"{low:.0f}", f"{high:.0f}" if output else f"{high:.2f}"])  # 只标两端
+        top = f"{high:.0f}" if output else f"{high:.2f}"
+        bar.set_ticks([low, high], labels=[f"{low:.0f}", top])  # 颜色条只标两端
         bar.ax.tick_params(labelsize=7.5)
     total = activations[0].shape[0]
     axes[-1].set_xticks([(per_class - 1) / 2, (per_class + total - 1) / 2], list(classes), fontsize=8)
