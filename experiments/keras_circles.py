@@ -1,8 +1,10 @@
 """§5 深度学习框架: the notebook's Keras model on make_circles, on Keras 3, honestly evaluated.
 
-Eight seeds (data and initialisation) train side by side as one batched ensemble: the weights
-of every layer carry a leading seed axis, so one graph step updates all networks at once. The
-representative seed's weights go back into the notebook's Keras model for the figures and §6.
+Eight seeds (data, initialisation and batch order) train side by side as one batched ensemble:
+the weights of every layer carry a leading seed axis, so one graph step updates all networks at
+once. The lesson's plain one-model loop (train_step, train) also runs, for the representative
+seed, and must give the same network. The representative seed's weights go back into the
+notebook's Keras model for the figures and §6.
 """
 from __future__ import annotations
 
@@ -58,6 +60,7 @@ def check_keras3() -> dict[str, object]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = notebook_model()  # input_shape= 只引出一条警告
+    found["n_warnings"] = len(caught)
     found["warning"] = "; ".join(f"{w.category.__name__}: {w.message}" for w in caught)
     found["built"] = model.built  # 模型已经建好，权重也已创建
     found["inputs"] = str(model.inputs[0].shape)  # 复数的 model.inputs 可以用
@@ -137,44 +140,85 @@ def losses_and_accuracies(weights, x, y):
     return loss, accuracy
 
 
-def train_step(weights, optimizer, x, y):
-    """一步：前向传播、损失、反向传播求梯度、更新参数——model.fit 对每一批做的就是这些。"""
+def train_step(model, optimizer, x, y):
+    """一步训练（一个网络、一批数据）：前向传播、算损失、反向传播求梯度、更新参数。
+    model.fit 对每一批做的就是这些。"""
     with tf.GradientTape() as tape:  # 记录前向计算，供自动求导
+        p = model(x, training=True)  # 每个点“属于内圈”的概率
+        loss = tf.reduce_mean(keras.losses.binary_crossentropy(y, p))  # 这一批的平均损失
+    grads = tape.gradient(loss, model.trainable_variables)  # 反向传播由框架完成
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))  # Adam 按梯度更新权重
+    return loss
+
+
+def train(model, data, epochs: int, batch_size: int, seed: int):
+    """训练一个网络：每轮用本种子的随机数把训练集重新打乱，每 batch_size 个点更新一次，
+    最后一批可以不满。model.fit(x, y, epochs=epochs, batch_size=batch_size) 做的也是这件事，
+    只是它打乱数据的随机数不同，所以结果会和这里略有出入。"""
+    optimizer = keras.optimizers.Adam(learning_rate=LEARNING_RATE)  # 即 compile(optimizer="adam")
+    optimizer.build(model.trainable_variables)
+
+    @tf.function(autograph=False)  # 只是为了快：把一步编译一次，之后反复调用（去掉这行也能运行）
+    def step(x, y):
+        return train_step(model, optimizer, x, y)
+
+    rng = np.random.default_rng(seed)
+    for epoch in range(epochs):
+        order = rng.permutation(len(data.x_train))  # 每轮一个新的顺序
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
+            step(data.x_train[batch], data.y_train[batch, None])
+    return model
+
+
+def ensemble_step(weights, optimizer, x, y):
+    """S 个网络同时走一步：每个网络的损失相加后求梯度。每个网络的权重只出现在自己那一项里，
+    所以得到的梯度与各自单独求的相同；Adam 又是逐个参数更新的，互不干扰。"""
+    with tf.GradientTape() as tape:
         loss, _ = losses_and_accuracies(weights, x, y)
-        total = tf.reduce_sum(loss)  # 各网络的损失相加：每个网络的权重只出现在自己那一项里
-    grads = tape.gradient(total, weights)  # 反向传播由框架完成
-    optimizer.apply_gradients(zip(grads, weights))  # Adam 按梯度更新权重
+        total = tf.reduce_sum(loss)
+    grads = tape.gradient(total, weights)
+    optimizer.apply_gradients(zip(grads, weights))
 
 
-def fit(weights, data: list[Splits], epochs: int, batch_size: int, seed: int) -> dict:
-    """相当于 model.fit(x, y, epochs=epochs, batch_size=batch_size)：每轮重新打乱，每 batch_size 个
-    样本调用一次 train_step，最后一批可以不满；S 个网络一起训练，全部轮次在一张计算图里跑完
-    （网络这么小，逐步调用的固定开销比计算本身大得多）。每轮结束时用同一组权重在训练集和
-    验证集上评估，并记下每个隐藏神经元是否还对某个训练样本输出正值；测试集在这里一次也不看。"""
+def batch_orders(n: int, epochs: int, seeds: list[int]) -> np.ndarray:
+    """每个种子自己的打乱顺序，形状 (轮数, S, n)：第 s 个网络的顺序只由 seeds[s] 决定，
+    与 train(..., seed=seeds[s]) 用的完全相同。"""
+    per_seed = []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        per_seed.append([rng.permutation(n) for _ in range(epochs)])
+    return np.stack(per_seed, axis=1)
+
+
+def fit(weights, data: list[Splits], epochs: int, batch_size: int, seeds: list[int]) -> dict:
+    """S 个网络一起训练，逐步与 train 相同：每轮按各自种子的顺序重新打乱，每 batch_size 个点
+    调用一次 ensemble_step；全部轮次写成一个 tf.function 一次跑完（网络这么小，逐步调用的
+    固定开销比计算本身大得多）。每轮结束时用同一组权重在训练集和验证集上评估，并记下每个
+    隐藏神经元是否还对某个训练样本输出正值；测试集在这里一次也不看。"""
     # 形状 (S, 样本数, 2)：第 s 个网络只看第 s 份数据
     x_train = tf.constant(np.stack([d.x_train for d in data]))
     y_train = tf.constant(np.stack([d.y_train[:, None] for d in data]))
     x_val = tf.constant(np.stack([d.x_val for d in data]))
     y_val = tf.constant(np.stack([d.y_val[:, None] for d in data]))
     n = x_train.shape[1]
-    rng = np.random.default_rng(seed)
-    orders = tf.constant(np.stack([rng.permutation(n) for _ in range(epochs)]), dtype=tf.int32)
+    orders = tf.constant(batch_orders(n, epochs, seeds), dtype=tf.int32)
     optimizer = keras.optimizers.Adam(LEARNING_RATE)  # 即 compile(optimizer="adam")
-    optimizer.build(weights)  # Adam 的状态变量在图外建好
-    # 这些函数里没有要改写的 Python 循环：autograph 不必深入 Keras 的代码，建图快得多
+    optimizer.build(weights)  # Adam 的状态变量在 tf.function 之外建好
+    # 这些函数里没有 Python 循环要改写：让 TensorFlow 原样使用它们，编译快得多
     step, scores, outputs = (tf.autograph.experimental.do_not_convert(f)
-                             for f in (train_step, losses_and_accuracies, layer_outputs))
+                             for f in (ensemble_step, losses_and_accuracies, layer_outputs))
 
     @tf.function
     def all_epochs():
-        history = tf.TensorArray(tf.float32, size=epochs)
+        history = tf.TensorArray(tf.float32, size=epochs)  # 每轮记一行
         alive_1 = tf.TensorArray(tf.bool, size=epochs)
         alive_2 = tf.TensorArray(tf.bool, size=epochs)
-        for epoch in tf.range(epochs):  # autograph 把这两层循环变成图中的循环
+        for epoch in tf.range(epochs):
             for start in tf.range(0, n, batch_size):
-                batch = orders[epoch, start:start + batch_size]
-                x = tf.gather(x_train, batch, axis=1)
-                y = tf.gather(y_train, batch, axis=1)
+                batch = orders[epoch, :, start:start + batch_size]  # (S, 批大小)：每个网络自己的一批
+                x = tf.gather(x_train, batch, axis=1, batch_dims=1)
+                y = tf.gather(y_train, batch, axis=1, batch_dims=1)
                 step(weights, optimizer, x, y)
             train_scores = scores(weights, x_train, y_train)
             val_scores = scores(weights, x_val, y_val)
@@ -271,50 +315,76 @@ def run(ctx: Context) -> Result:
     weights = initial_weights(seeds)
     # Which hidden neurons fire on some training point: before training, then after every epoch.
     at_start = [np.any(h.numpy() > 0, axis=1) for h in layer_outputs(weights, np.stack([d.x_train for d in data]))[:2]]
-    history = fit(weights, data, epochs, BATCH_SIZE, ctx.seed)
+    history = fit(weights, data, epochs, BATCH_SIZE, seeds)
     for i, first in enumerate(at_start):
         history[f"alive_{i + 1}"] = np.concatenate([first[None], history[f"alive_{i + 1}"]])
+
+    # The lesson's plain loop, one Keras model, for the representative seed: same numbers?
+    r = 0  # the representative seed: ctx.seed, the notebook's random_state=42
+    keras.utils.set_random_seed(seeds[r])
+    plain = train(build_model(), data[r], epochs, BATCH_SIZE, seeds[r])
+    plain_diff = max(float(np.max(np.abs(w - e[r].numpy()))) for w, e in zip(plain.get_weights(), weights))
+    plain_p = plain(data[r].x_test, training=False).numpy()[:, 0]
+    plain_test_accuracy = float(np.mean((plain_p > 0.5) == (data[r].y_test > 0.5)))
+    ensemble_p = layer_outputs(weights, data[r].x_test[None])[-1].numpy()[0, :, 0]  # network 0 = seeds[r]
+    plain_agree = int(np.sum((plain_p > 0.5) == (ensemble_p > 0.5)))
 
     # The test set, touched once: every seed's final network on its own 150 test points.
     final = {}
     for part in ("train", "val", "test"):
         x = np.stack([getattr(d, f"x_{part}") for d in data])
         y = np.stack([getattr(d, f"y_{part}")[:, None] for d in data])
-        loss, accuracy = losses_and_accuracies(weights, x, y)  # eager: three calls, no graph to build
+        loss, accuracy = losses_and_accuracies(weights, x, y)  # eager: three calls, nothing to compile
         final[f"{part}_loss"], final[f"{part}_accuracy"] = loss.numpy().astype(float), accuracy.numpy().astype(float)
     n_train, n_val, n_test = (len(data[0].x_train), len(data[0].x_val), len(data[0].x_test))
-    intervals = [wilson(round(a * n_test), n_test) for a in final["test_accuracy"]]
+    test_correct = np.round(final["test_accuracy"] * n_test).astype(int)
+    train_correct = np.round(final["train_accuracy"] * n_train).astype(int)
+    intervals = [wilson(k, n_test) for k in test_correct]
     half = np.array([(hi - lo) / 2 for lo, hi in intervals])  # about ±3 points at 97 % of 150
     gap = final["train_accuracy"] - final["test_accuracy"]
     within = np.abs(gap) <= half
     best = np.argmin(history["val_loss"], axis=0) + 1  # model selection on validation, per seed
     val_rise = history["val_loss"][-1] - history["val_loss"].min(axis=0)
+    stats = gap_tests(gap, train_correct, n_train, test_correct, n_test)
 
-    r = 0  # the representative seed: ctx.seed, the notebook's random_state=42
     model = model_of(weights, r)
-
+    steps_per_epoch = -(-n_train // BATCH_SIZE)
     metrics: dict[str, float | int | str] = {
         "n_samples": N_SAMPLES, "n_train": n_train, "n_val": n_val, "n_test": n_test,
-        "epochs": epochs, "batch_size": BATCH_SIZE, "steps_per_epoch": -(-n_train // BATCH_SIZE),
+        "epochs": epochs, "batch_size": BATCH_SIZE, "steps_per_epoch": steps_per_epoch,
+        "total_steps": steps_per_epoch * epochs,
+        # the notebook fitted all N_SAMPLES points: more updates per epoch
+        "notebook_steps_per_epoch": -(-N_SAMPLES // BATCH_SIZE),
+        "notebook_total_steps": -(-N_SAMPLES // BATCH_SIZE) * epochs,
         "n_params": int(model.count_params()), "units_1": int(weights[0].shape[-1]),
-        "units_2": int(weights[2].shape[-1]), "learning_rate": LEARNING_RATE, "n_seeds": len(seeds), "first_seed": seeds[0],
+        "units_2": int(weights[2].shape[-1]), "units_out": int(weights[4].shape[-1]),
+        "n_hidden_layers": len(weights) // 2 - 1,
+        "learning_rate": LEARNING_RATE, "n_seeds": len(seeds), "first_seed": seeds[0],
         "last_seed": seeds[-1], "seed": seeds[r],
         # the notebook on Keras 3
         "keras_version": str(keras3["keras_version"]), "notebook_warning": str(keras3["warning"]),
+        "n_notebook_warnings": int(keras3["n_warnings"]),
         "notebook_built": int(bool(keras3["built"])), "notebook_inputs": str(keras3["inputs"]),
         "notebook_input_error": str(keras3["notebook_input_error"]),
         "keras_input_input_error": str(keras3["keras_input_input_error"]),
         "notebook_fixed_outputs": int(keras3["fixed_outputs"]),
+        # the plain one-model loop (the lesson's code) for the representative seed
+        "plain_max_weight_diff": plain_diff, "plain_test_accuracy": plain_test_accuracy,
+        "plain_test_agree": plain_agree,
         # the representative seed
         **{k: float(v[r]) for k, v in final.items()},
-        "accuracy_gap": float(gap[r]), "test_errors": int(round((1 - final["test_accuracy"][r]) * n_test)),
+        "accuracy_gap": float(gap[r]), "accuracy_gap_pp": float(gap[r] * 100),
+        "test_errors": int(n_test - test_correct[r]),
         "test_ci_low": intervals[r][0], "test_ci_high": intervals[r][1],
-        "test_ci_half": float(half[r]), "gap_within": int(within[r]),
+        "test_ci_half": float(half[r]), "test_ci_half_pp": float(half[r] * 100), "gap_within": int(within[r]),
         "best_val_epoch": int(best[r]), "best_val_loss": float(history["val_loss"][best[r] - 1, r]),
         "final_val_loss": float(history["val_loss"][-1, r]), "val_rise": float(val_rise[r]),
         # over all seeds
         "n_seeds_gap_within": int(within.sum()),
         "n_seeds_test_lower": int(np.sum(gap > 0)),
+        "n_seeds_test_higher": int(np.sum(gap < 0)),
+        "n_seeds_best_last": int(np.sum(best == epochs)),
+        **stats,
     }
     for name, values in (("train_accuracy", final["train_accuracy"]), ("val_accuracy", final["val_accuracy"]),
                          ("test_accuracy", final["test_accuracy"]), ("gap", gap),
@@ -322,34 +392,39 @@ def run(ctx: Context) -> Result:
                          ("best_epoch", best), ("val_rise", val_rise)):
         for stat, value in describe(values).items():
             metrics[f"{name}_{stat}"] = value
+    for name in ("gap_mean", "gap_min", "gap_max", "ci_half_mean"):
+        metrics[f"{name}_pp"] = float(metrics[name]) * 100
+
+    def points(x: float) -> str:  # the same sign as the prose filters print (U+2212)
+        return f"{x * 100:+.1f}".replace("-", "−")
 
     rows = []
     for i, seed in enumerate(seeds):
         rows.append([str(seed), f"{final['train_accuracy'][i]:.1%}", f"{final['val_accuracy'][i]:.1%}",
-                     f"{final['test_accuracy'][i]:.1%}", f"{gap[i] * 100:+.1f}", f"±{half[i] * 100:.1f}",
+                     f"{final['test_accuracy'][i]:.1%}", points(gap[i]), f"±{half[i] * 100:.1f}",
                      "是" if within[i] else "否", str(int(best[i]))])
     rows.append(["平均", f"{metrics['train_accuracy_mean']:.1%}", f"{metrics['val_accuracy_mean']:.1%}",
-                 f"{metrics['test_accuracy_mean']:.1%}", f"{metrics['gap_mean'] * 100:+.1f}",
+                 f"{metrics['test_accuracy_mean']:.1%}", points(metrics['gap_mean']),
                  f"±{metrics['ci_half_mean'] * 100:.1f}", f"{int(within.sum())}/{len(seeds)} 是",
                  f"{metrics['best_epoch_mean']:.0f}"])
     table = Table(
         name="seeds",
         header=["随机种子", "训练集准确率", "验证集准确率", "测试集准确率", "训练−测试（个百分点）",
-                "测试集 95% 区间半宽（个百分点）", "差距在区间内", "验证损失最低的轮"],
+                "测试集 95% 置信区间半宽（个百分点）", "差距在区间内", "验证损失最低的轮"],
         rows=rows,
-        caption=f"{len(seeds)} 个随机种子（数据与初始化都随种子变化）各训练 {epochs} 轮后的准确率；"
-                f"每个种子训练集 {n_train}、验证集 {n_val}、测试集 {n_test} 个点；区间为测试集准确率的"
-                f" Wilson 95% 区间，半宽取其上下端距离的一半",
+        caption=f"{len(seeds)} 个随机种子（数据、初始化和打乱顺序都随种子变化）各训练 {epochs} 轮后的准确率；"
+                f"每个种子训练集 {n_train}、验证集 {n_val}、测试集 {n_test} 个点。置信区间用 Wilson 法"
+                f"（比例的 95% 置信区间的一种算法，准确率接近 100% 时也不会越界），半宽取上下端距离的一半",
     )
     log = (f"随机种子 {seeds[r]}\n"
            f"训练集准确率: {final['train_accuracy'][r]:.2%}\n"
            f"验证集准确率: {final['val_accuracy'][r]:.2%}\n"
            f"测试集准确率: {final['test_accuracy'][r]:.2%}   （训练结束后只算这一次）\n")
-    lesson = Listing("train_step", "\n\n".join(inspect.getsource(f).rstrip() for f in (
-        layer_outputs, losses_and_accuracies, train_step)) + "\n",
-        "一步训练：前向传播、损失、自动求导、Adam 更新（S 个网络一起算）")
-    fast = Listing("fit", "\n\n".join(inspect.getsource(f).rstrip() for f in (initial_weights, fit)) + "\n",
-                   "训练循环（每轮打乱、逐批调用 train_step、轮末在训练集和验证集上评估）")
+    lesson = Listing("train_step", "\n\n".join(inspect.getsource(f).rstrip() for f in (train_step, train)) + "\n",
+                     f"训练一个网络：一步训练和逐轮逐批的循环（本次构建为随机种子 {seeds[r]} 运行了它）")
+    fast = Listing("fit", "\n\n".join(inspect.getsource(f).rstrip() for f in (
+        initial_weights, layer_outputs, losses_and_accuracies, ensemble_step, batch_orders, fit)) + "\n",
+        f"{len(seeds)} 个随机种子并行训练（本节表格和图中的数字都来自这段代码）")
     return Result(
         figures=[
             Figure("curves", plot_curves(history, r, int(best[r])),
@@ -357,8 +432,9 @@ def run(ctx: Context) -> Result:
                            f"（点线为验证损失最低的一轮）；{len(seeds)} 个种子的结果见表",
                    alt="两幅折线图，训练集与验证集的损失随轮下降、准确率上升，两条曲线接近"),
             Figure("boundary", plot_boundary(model, data[r], 60 if ctx.quick else 200),
-                   caption=f"随机种子 {seeds[r]} 的网络训练后的决策边界（黑线为概率 0.5）与测试集样本",
-                   alt="平面上的预测概率等高线图，黑色圆形边界把内圈与外圈的测试点分开"),
+                   caption=f"随机种子 {seeds[r]} 的网络训练后的决策边界（黑线为概率 0.5）与测试集样本；"
+                           f"{n_test} 个测试点中有 {int(n_test - test_correct[r])} 个落在边界错误的一侧",
+                   alt="平面上的预测概率等高线图，黑色近似圆形的边界把大部分内圈与外圈的测试点分开"),
         ],
         tables=[table],
         metrics=metrics,
@@ -370,8 +446,28 @@ def run(ctx: Context) -> Result:
             lesson,
             fast,
         ],
-        arrays=handover(model, data, weights, history) | {"seeds": np.array(seeds)},
+        arrays=handover(model, data, weights, history)
+        | {"seeds": np.array(seeds), "seeds_test_accuracy": final["test_accuracy"]},
     )
+
+
+def gap_tests(gap, train_correct, n_train: int, test_correct, n_test: int) -> dict[str, float]:
+    """Is the training set's accuracy higher than the test set's, over all seeds together?
+    Paired t-test and Wilcoxon signed-rank test on the per-seed gaps (two-sided), and Fisher's
+    exact test on the pooled counts of correct points."""
+    from scipy import stats
+
+    gap = np.asarray(gap, dtype=float)
+    t_p = float(stats.ttest_1samp(gap, 0.0).pvalue) if np.ptp(gap) > 0 else float("nan")
+    w_p = float(stats.wilcoxon(gap).pvalue) if np.any(gap != 0) else 1.0
+    k_train, k_test = int(np.sum(train_correct)), int(np.sum(test_correct))
+    m_train, m_test = n_train * len(gap), n_test * len(gap)
+    f_p = float(stats.fisher_exact([[k_train, m_train - k_train], [k_test, m_test - k_test]]).pvalue)
+    return {"gap_ttest_p": t_p, "gap_wilcoxon_p": w_p, "fisher_p": f_p,
+            "pooled_train_correct": k_train, "pooled_train_total": m_train,
+            "pooled_test_correct": k_test, "pooled_test_total": m_test,
+            "pooled_train_accuracy": k_train / m_train, "pooled_test_accuracy": k_test / m_test,
+            "pooled_gap_pp": (k_train / m_train - k_test / m_test) * 100}
 
 
 def handover(model: keras.Model, data: list[Splits], weights, history) -> dict[str, np.ndarray]:
@@ -385,7 +481,11 @@ def handover(model: keras.Model, data: list[Splits], weights, history) -> dict[s
     for i, activation in enumerate(activations_per_layer(model, np.concatenate([rep.x_train, rep.x_test]))):
         arrays[f"train_activation_{i}"], arrays[f"test_activation_{i}"] = activation[:n], activation[n:]
     hidden = layer_outputs(weights, np.stack([d.x_train for d in data]))[:2]
-    for i, h in enumerate(hidden):
+    on_test = layer_outputs(weights, np.stack([d.x_test for d in data]))[:2]
+    for i, w in enumerate(weights):
+        arrays[f"seeds_weight_{i}"] = w.numpy()
+    for i, (h, t) in enumerate(zip(hidden, on_test)):
         arrays[f"seeds_train_activation_{i}"] = h.numpy()
+        arrays[f"seeds_test_activation_{i}"] = t.numpy()
         arrays[f"seeds_alive_{i}"] = history[f"alive_{i + 1}"].astype(np.uint8)
     return arrays

@@ -57,6 +57,16 @@ def test_metrics_are_consistent(quick):
     assert m["n_params"] == 193  # 2*16+16 + 16*8+8 + 8*1+1
     assert m["gap_min"] <= m["gap_mean"] <= m["gap_max"]
     assert m["gap_within"] == int(abs(m["accuracy_gap"]) <= m["test_ci_half"])
+    for name in ("accuracy_gap", "test_ci_half", "gap_mean", "gap_min", "gap_max", "ci_half_mean"):
+        assert m[f"{name}_pp"] == pytest.approx(100 * m[name])
+    assert m["total_steps"] == m["steps_per_epoch"] * m["epochs"]
+    assert m["notebook_total_steps"] == -(-m["n_samples"] // m["batch_size"]) * m["epochs"]
+    assert m["pooled_train_total"] == m["n_seeds"] * m["n_train"]
+    assert m["pooled_test_total"] == m["n_seeds"] * m["n_test"]
+    # the lesson's plain loop ran for the representative seed and agrees with the ensemble
+    assert m["plain_test_agree"] == m["n_test"] and m["plain_max_weight_diff"] < 1e-4
+    # the table prints minus signs as the prose does
+    assert all("-" not in row[4] for row in quick.tables[0].rows)
     assert 0 <= m["n_seeds_gap_within"] <= m["n_seeds"]
     within = [row[6] == "是" for row in quick.tables[0].rows[:-1]]
     assert sum(within) == m["n_seeds_gap_within"]
@@ -77,10 +87,10 @@ def test_ensemble_trains_each_seed_as_if_alone(cjk_figures):
     seeds = [42, 43]
     data = [keras_circles.three_way(s) for s in seeds]
     together = keras_circles.initial_weights(seeds)
-    curves = keras_circles.fit(together, data, 3, 32, seed=0)
+    curves = keras_circles.fit(together, data, 3, 32, seeds)
     for i, seed in enumerate(seeds):
         alone = keras_circles.initial_weights([seed])
-        alone_curves = keras_circles.fit(alone, [data[i]], 3, 32, seed=0)
+        alone_curves = keras_circles.fit(alone, [data[i]], 3, 32, [seed])
         for w_all, w_one in zip(together, alone):
             np.testing.assert_allclose(w_all.numpy()[i], w_one.numpy()[0], rtol=1e-4, atol=1e-6)
         np.testing.assert_allclose(curves["val_loss"][:, i], alone_curves["val_loss"][:, 0], rtol=1e-4)
@@ -157,7 +167,9 @@ def test_listing_is_the_code_that_ran(quick):
     assert "input_shape=(" not in code["build_model"]
     assert "input_shape=(2,)" in code["keras3_check"] and "m.input " in code["keras3_check"]
     assert "tape.gradient" in code["train_step"] and "apply_gradients" in code["train_step"]
-    assert "def fit(" in code["fit"]
+    assert "def train(" in code["train_step"] and "model.trainable_variables" in code["train_step"]
+    assert "bias[:, None, :]" not in code["train_step"]  # the lesson is one plain model, not the ensemble
+    assert "def fit(" in code["fit"] and "def ensemble_step(" in code["fit"]
     assert "steps_per_execution" not in "".join(code.values())
 
 
@@ -186,3 +198,58 @@ def test_template_quotes_only_existing_metrics(quick):
     text = (Path(__file__).resolve().parent.parent / "templates" / "sections" / "keras_circles.html").read_text(encoding="utf-8")
     quoted = set(re.findall(r"(?<![\w.])m\.(\w+)", text))
     assert quoted and quoted <= set(quick.metrics), quoted - set(quick.metrics)
+
+
+def test_batch_orders_come_from_each_seed():
+    orders = keras_circles.batch_orders(10, 3, [42, 43])
+    assert orders.shape == (3, 2, 10)
+    rng = np.random.default_rng(43)
+    for epoch in range(3):
+        np.testing.assert_array_equal(orders[epoch, 1], rng.permutation(10))
+    # seed 42's order does not depend on which other seeds train beside it
+    np.testing.assert_array_equal(keras_circles.batch_orders(10, 3, [42])[:, 0], orders[:, 0])
+    assert not np.array_equal(orders[:, 0], orders[:, 1])
+
+
+def test_plain_train_equals_the_ensemble_for_seed_42(cjk_figures):
+    """The lesson's one-model train() gives the ensemble's weights for seed 42."""
+    keras_circles.make_deterministic(0)
+    seeds = [42, 43]
+    data = [keras_circles.three_way(s) for s in seeds]
+    weights = keras_circles.initial_weights(seeds)
+    keras_circles.fit(weights, data, 2, 32, seeds)
+    keras_circles.keras.utils.set_random_seed(42)
+    plain = keras_circles.train(keras_circles.build_model(), data[0], 2, 32, 42)
+    for w, e in zip(plain.get_weights(), weights):
+        np.testing.assert_allclose(w, e.numpy()[0], rtol=1e-4, atol=1e-6)
+
+
+def test_ensemble_equals_keras_train_on_batch(cjk_figures):
+    """Seed 42, two epochs, the same batches: Keras' own compile + train_on_batch vs the ensemble."""
+    keras = keras_circles.keras
+    keras_circles.make_deterministic(0)
+    data = keras_circles.three_way(42)
+    epochs = 2
+    weights = keras_circles.initial_weights([42])
+    keras_circles.fit(weights, [data], epochs, 32, [42])
+    keras.utils.set_random_seed(42)
+    model = keras_circles.build_model()
+    model.compile(optimizer=keras.optimizers.Adam(keras_circles.LEARNING_RATE), loss="binary_crossentropy",
+                  jit_compile=False)
+    orders = keras_circles.batch_orders(len(data.x_train), epochs, [42])
+    for epoch in range(epochs):
+        order = orders[epoch, 0]
+        for start in range(0, len(order), 32):
+            batch = order[start:start + 32]
+            model.train_on_batch(data.x_train[batch], data.y_train[batch, None])
+    for w, e in zip(model.get_weights(), weights):
+        np.testing.assert_allclose(w, e.numpy()[0], rtol=1e-4, atol=1e-5)
+
+
+def test_gap_tests_detect_a_consistent_gap():
+    stats = keras_circles.gap_tests(np.array([0.02, 0.01, 0.015, 0.02, 0.01, 0.02, 0.015, 0.01]),
+                                    np.full(8, 250), 250, np.full(8, 147), 150)
+    assert stats["gap_ttest_p"] < 0.001 and stats["gap_wilcoxon_p"] < 0.05 and stats["fisher_p"] < 0.001
+    noise = keras_circles.gap_tests(np.array([0.01, -0.01, 0.02, -0.02, 0.0, 0.01, -0.01, 0.0]),
+                                    np.full(8, 240), 250, np.full(8, 144), 150)
+    assert noise["gap_ttest_p"] > 0.5 and noise["fisher_p"] > 0.5

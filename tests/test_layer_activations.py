@@ -42,13 +42,18 @@ def test_declared_items(quick):
     # a student's copy of the plotting code must find a Chinese font
     plot = quick.listings[1].code
     assert "def use_chinese_font" in plot and "font.sans-serif" in plot and "unicode_minus" in plot
+    assert plot.startswith("import matplotlib.pyplot as plt\nimport numpy as np\n")
+    body = plot[plot.index("def plot_activations"):]
+    assert "use_chinese_font()" in body and "axvline" in body and "set_xticks" in body
+    assert "Noto Sans CJK JP" in plot and "Arial Unicode MS" in plot
 
 
 def test_chinese_font_is_set(cjk_figures):
     import matplotlib
 
     name = layer_activations.use_chinese_font()
-    assert "CJK" in name or name in ("PingFang SC", "Microsoft YaHei", "SimHei", "WenQuanYi Micro Hei")
+    assert "CJK" in name or name in ("PingFang SC", "Heiti TC", "Songti SC", "Microsoft YaHei", "SimHei",
+                                     "WenQuanYi Micro Hei", "Arial Unicode MS", "Source Han Sans SC")
     assert matplotlib.rcParams["font.sans-serif"][0] == name
     assert matplotlib.rcParams["axes.unicode_minus"] is False
     with pytest.raises(RuntimeError):
@@ -118,6 +123,7 @@ def test_revivals_are_counted_per_layer(trained):
     expected = 1 + int(alive.shape[0] > 4)
     assert (m["revivals_layer1"], m["ever_dead_layer1"]) == (0, 0)
     assert m["revivals_layer2"] == expected and m["dead_at_start_layer2"] == 1 and m["ever_dead_layer2"] == 2
+    assert m["revived_layer2"] == expected and m["revived_alive_end_layer2"] == expected
 
 
 def test_all_dead_when_a_layer_never_fires(trained):
@@ -136,3 +142,50 @@ def test_template_quotes_only_existing_metrics(quick):
     text = (ROOT / "templates" / "sections" / "layer_activations.html").read_text(encoding="utf-8")
     quoted = set(re.findall(r"(?<![\w.])m\.(\w+)", text))
     assert quoted and quoted <= set(quick.metrics), quoted - set(quick.metrics)
+
+
+def test_plot_listing_runs_on_its_own(quick):
+    """A student's copy: the listing alone (no __future__ import, no module globals) draws the figure."""
+    namespace: dict = {}
+    exec(compile(quick.listings[1].code, "<listing>", "exec"), namespace)
+    rng = np.random.default_rng(0)
+    acts = [rng.random((6, 16)), rng.random((6, 8)), rng.random((6, 1))]
+    fig = namespace["plot_activations"](acts, ["a", "b", "c"], [set(), {2}, set()], 3)
+    panels = [ax for ax in fig.axes if ax.images]
+    assert len(panels) == 3
+    assert [t.get_text() for t in panels[-1].get_xticklabels()] == ["外圈样本", "内圈样本"]
+
+
+def test_output_colour_bar_is_a_probability(quick):
+    panels = [ax for ax in quick.figures[0].figure.axes if ax.images]
+    assert panels[-1].images[0].get_clim() == (0.0, 1.0)
+    # sixteen neurons: every other label, so they do not touch
+    assert len(panels[0].get_yticks()) <= 9 + quick.metrics["dead_layer1"]
+
+
+def test_separating_neurons():
+    y = np.array([0, 0, 0, 1, 1, 1])
+    hidden = np.array([[5, 0, 1], [6, 0, 2], [5, 1, 3], [0, 5, 2], [1, 6, 1], [0, 5, 3]], dtype=float)
+    assert layer_activations.separating_neurons(hidden, y) == (1, 1)  # neuron 3 separates nothing
+
+
+def test_dead_neurons_elsewhere_and_worked_example(trained, quick):
+    m = quick.metrics
+    assert m["dead_silent_on_test"] <= m["dead_all_seeds"] == sum(
+        int(np.sum(np.all(a <= 0, axis=1))) for a in
+        (trained.arrays["seeds_train_activation_0"], trained.arrays["seeds_train_activation_1"]))
+    assert m["final_dead_from_start_layer2"] + m["final_dead_died_layer2"] == m["dead_layer2_sum"]
+    alive = np.ones((6, 8), dtype=np.uint8)
+    alive[0, 5] = 0
+    alive[2:4, 5] = 0
+    alive[5, 5] = 0  # dead, alive, dead, dead, alive, dead
+    ex = layer_activations.worked_example(alive, {5})
+    assert ex["example_neuron"] == 6 and ex["example_revivals"] == 2 and ex["example_alive_end"] == 0
+    assert ex["example_revival_epochs"] == "第 1 轮、第 4 轮"
+
+
+def test_accuracy_by_dead():
+    arrays = {"seeds_test_accuracy": np.array([0.98, 0.99, 1.0, 0.97])}
+    out = layer_activations.accuracy_by_dead(arrays, np.array([1, 0, 0, 2]))
+    assert out["n_seeds_with_dead"] == 2 and out["accuracy_with_dead_mean"] == pytest.approx(0.975)
+    assert out["accuracy_without_dead_mean"] == pytest.approx(0.995) and 0 < out["accuracy_dead_p"] <= 1
