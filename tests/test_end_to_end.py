@@ -55,7 +55,10 @@ def test_the_build_prints_no_warnings(site):
     """WeasyPrint and matplotlib warnings are defects (a rule dropped, a glyph missing), not noise."""
     log = (site.parent / "build.log").read_text(encoding="utf-8")
     assert "built " in log
-    assert "warning" not in log.lower(), log
+    # Claims a quick build's small sizes do not bear out are listed by design; nothing else may warn.
+    other = [line for line in log.splitlines() if "warning" in line.lower()
+             and not line.startswith("warning (quick build): §")]
+    assert not other, log
 
 
 def test_every_section_is_on_the_site_and_in_the_pdf(site):
