@@ -12,6 +12,7 @@ effects need not show) lists such claims as warnings.
 from __future__ import annotations
 
 import re
+from html import unescape as html_unescape
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +41,12 @@ def _show(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else repr(value)
 
 
+_IMAGE = re.compile(r'<img[^>]*\balt="([^"]*)"[^>]*>')
+
+
 def sentence_of(html: str) -> str:
-    text = " ".join(_TAG.sub("", html).split())
+    """The sentence as text; a formula (an image) by its LaTeX."""
+    text = " ".join(_TAG.sub("", _IMAGE.sub(lambda m: html_unescape(m[1]), html)).split())
     return text if len(text) <= 120 else text[:117] + "…"
 
 
