@@ -22,6 +22,8 @@ from scipy.special import expit
 
 BN_EPSILON = 1e-3  # Keras' default
 ADAM = dict(beta_1=0.9, beta_2=0.999, epsilon=1e-7)  # Keras' defaults
+KERAS_LR = {"sgd": 0.01, "adam": 0.001}  # Keras' default learning rates
+KERAS_CHECK_STEPS = 5  # tests/test_ensemble.py: steps compared with the same Keras network
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,7 @@ class Ensemble:
             else:
                 dz = du
                 grads_b[i] = dz.sum(axis=1, keepdims=True)
+            c["dz"] = dz  # 误差项 δ = ∂L/∂z（BN 之前的 z）
             grads_w[i] = c["a_in"].transpose(0, 2, 1) @ dz
             if i:
                 da = dz @ self.kernels[i].transpose(0, 2, 1)
@@ -191,7 +194,7 @@ def bn_backward(dz_hat, z_hat, inv_std):
 
 
 def inverted_dropout_mask(shape, rate, rng, dtype):
-    """Inverted Dropout 的掩码：以概率 rate 为 0，否则为 1/(1 − rate)，期望为 1。"""
+    """inverted Dropout 的掩码：以概率 rate 为 0，否则为 1/(1 − rate)，期望为 1。"""
     return (rng.random(shape, dtype=np.float32) >= rate).astype(dtype) / (1 - rate)
 
 

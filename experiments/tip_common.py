@@ -10,6 +10,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import NullFormatter
+from scipy import stats
 
 from report.model import Context, Listing
 
@@ -47,6 +48,14 @@ def spread(prefix: str, values: np.ndarray) -> dict[str, float]:
     values = np.asarray(values, dtype=float)
     return {f"{prefix}_mean": float(values.mean()), f"{prefix}_min": float(values.min()),
             f"{prefix}_max": float(values.max())}
+
+
+def paired_difference(prefix: str, diff: np.ndarray) -> dict[str, float]:
+    """Per-seed differences: their mean and the half-width of its 95 % t-interval across seeds."""
+    diff = np.asarray(diff, dtype=float)
+    se = float(diff.std(ddof=1) / np.sqrt(len(diff)))
+    half = float(stats.t.ppf(0.975, len(diff) - 1)) * se
+    return {f"{prefix}_points": float(diff.mean()), f"{prefix}_half": half}
 
 
 def count(ok: np.ndarray) -> int:

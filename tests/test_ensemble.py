@@ -105,10 +105,10 @@ def test_a_member_trains_as_the_same_keras_network(batchnorm, optimizer):
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(40, 2)).astype("float32"), rng.integers(0, 2, (40, 1)).astype("float32")
     keras_losses = []
-    for _ in range(5):
+    for _ in range(E.KERAS_CHECK_STEPS):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(keras.losses.binary_crossentropy(y, model(x, training=True), from_logits=True))
         opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
         keras_losses.append(float(loss))
-    ours = E.train(ens, E.stack_data([{"train": (x, y)}]), epochs=5)["step_loss"][:, 0]
+    ours = E.train(ens, E.stack_data([{"train": (x, y)}]), epochs=E.KERAS_CHECK_STEPS)["step_loss"][:, 0]
     np.testing.assert_allclose(ours, keras_losses, rtol=2e-4)
