@@ -21,9 +21,9 @@ import numpy as np
 from scipy.special import expit
 
 BN_EPSILON = 1e-3  # Keras' default
-ADAM = dict(beta_1=0.9, beta_2=0.999, epsilon=1e-7)  # Keras' defaults
 KERAS_LR = {"sgd": 0.01, "adam": 0.001}  # Keras' default learning rates
 KERAS_CHECK_STEPS = 5  # tests/test_ensemble.py: steps compared with the same Keras network
+KERAS_ADAM_STEPS = 50  # tests/test_ensemble.py: Adam steps from N(0, 0.01²) compared with Keras
 
 
 @dataclass(frozen=True)
@@ -56,15 +56,21 @@ class Member:
 
 
 def initial_kernel(init: str, n_in: int, n_out: int, rng: np.random.Generator) -> np.ndarray:
-    """初始权重：Xavier（Glorot）均匀分布、He 正态分布，或给定标准差的正态分布。"""
+    """初始权重：Xavier（Glorot）均匀分布、He 正态分布（与 Keras 的 he_normal 一样截断在两个标准差处），
+    或给定标准差的正态分布。"""
     if init == "glorot_uniform":
         limit = np.sqrt(6 / (n_in + n_out))  # Var(W) = 2 / (n_in + n_out)
         return rng.uniform(-limit, limit, (n_in, n_out))
     if init == "he_normal":
-        return rng.normal(0, np.sqrt(2 / n_in), (n_in, n_out))  # Var(W) = 2 / n_in
+        # Keras：截断正态分布，超出 ±2σ 的重新抽取；σ 除以 0.8796 使截断后的方差仍为 2 / n_in
+        std = np.sqrt(2 / n_in) / 0.87962566103423978
+        w = rng.normal(0, std, (n_in, n_out))
+        while np.any(outside := np.abs(w) > 2 * std):
+            w[outside] = rng.normal(0, std, int(outside.sum()))
+        return w
     if init.startswith("normal:"):
         return rng.normal(0, float(init.split(":")[1]), (n_in, n_out))  # 给定的标准差，如 0.01
-    raise ValueError(f"unknown initialisation {init!r}")
+    raise ValueError(f"未知的初始化方式：{init!r}")
 
 
 def initial_kernels(net: Net, members: Sequence[Member], dtype=np.float32) -> list[np.ndarray]:
@@ -205,7 +211,7 @@ def sgd_update(w, g, v, lr, mu) -> None:
     w += v
 
 
-def adam_update(w, g, m, v, lr, t, beta_1=ADAM["beta_1"], beta_2=ADAM["beta_2"], epsilon=ADAM["epsilon"]) -> None:
+def adam_update(w, g, m, v, lr, t, beta_1=0.9, beta_2=0.999, epsilon=1e-7) -> None:
     """Adam：梯度的一阶矩 m 与二阶矩 v 取指数平均，偏差校正后走 η·m̂/(√v̂ + ε)。
 
     Keras 把两个偏差校正并进学习率：η·√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m/(√v + ε)，与公式只差在 ε 的位置。
@@ -213,6 +219,9 @@ def adam_update(w, g, m, v, lr, t, beta_1=ADAM["beta_1"], beta_2=ADAM["beta_2"],
     m += (1 - beta_1) * (g - m)
     v += (1 - beta_2) * (g * g - v)
     w -= lr * (np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)) * m / (np.sqrt(v) + epsilon)
+
+
+ADAM = dict(zip(("beta_1", "beta_2", "epsilon"), adam_update.__defaults__))  # Keras' defaults
 
 
 def member_losses(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -242,7 +251,7 @@ def train(ensemble: Ensemble, data: Mapping[str, tuple[np.ndarray, np.ndarray]],
     以及 "<数据>_loss" / "<数据>_accuracy"（评估次数, 成员数）。
     """
     if epochs % evaluate_every:
-        raise ValueError(f"evaluate_every={evaluate_every} does not divide epochs={epochs}")
+        raise ValueError(f"evaluate_every={evaluate_every} 不能整除 epochs={epochs}")
     x_train, y_train = data["train"]
     n = x_train.shape[1]
     batch_size = batch_size or n

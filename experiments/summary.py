@@ -257,6 +257,7 @@ def run(ctx: Context) -> Result:
     metrics = {k: v for k, v in s.items() if isinstance(v, (int, float))}
     metrics["n_seeds"] = n
     metrics["keras_check_steps"] = E.KERAS_CHECK_STEPS
+    metrics["keras_adam_steps"] = E.KERAS_ADAM_STEPS
     metrics["bn_epsilon"], metrics["bn_keras_momentum"], metrics["chance"] = E.BN_EPSILON, BN_MOMENTA[-1], CHANCE
     metrics["bn_momentum_ours"] = BN_MOMENTA[0]
     metrics["momentum"], metrics["opt_h1"], metrics["opt_h2"] = MOMENTUM, OPT_SIZES[1], OPT_SIZES[2]

@@ -99,7 +99,7 @@ def run(ctx: Context) -> Result:
     return Result(
         figures=[Figure("batchnorm", fig,
                         caption=f"深层 Sigmoid 网络不加与加 BN（{n} 个随机种子）：左为训练前各层权重梯度（训练模式，"
-                                "几何平均，误差线为最小–最大），右为训练损失（中位数，灰带为最小–最大）",
+                                "几何平均，误差线为最小–最大），右为训练损失（中位数，带为最小–最大，带的边线与曲线线型相同）",
                         alt=f"左图不加 BN 时第 1 个隐藏层的梯度约 {metrics['plain_grad_first_geo']:.0e}，加 BN 后约 "
                             f"{metrics['bn_grad_first_geo']:.2f}；右图不加 BN 的损失停在 "
                             f"{metrics['plain_train_loss_mean']:.2f}，加 BN 的平均降到 {metrics['bn_train_loss_mean']:.2f}")],

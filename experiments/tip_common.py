@@ -84,9 +84,13 @@ def legend(ax, **kwargs) -> None:
 
 
 def band(ax, x: np.ndarray, values: np.ndarray, label: str, k: int, markers: int = 6) -> None:
-    """Median of the seeds as a styled line; the range from the smallest to the largest seed as a grey band."""
+    """Median of the seeds as a styled line; the range from the smallest to the largest seed as a light band
+    whose edges are drawn in the curve's own line style, so that overlapping bands stay apart in greyscale."""
     colour, line, marker = STYLES[k % len(STYLES)]
-    ax.fill_between(x, values.min(axis=-1), values.max(axis=-1), color=colour, alpha=0.15, linewidth=0)
+    low, high = values.min(axis=-1), values.max(axis=-1)
+    ax.fill_between(x, low, high, color=colour, alpha=0.12, linewidth=0)
+    for edge in (low, high):
+        ax.plot(x, edge, color=colour, linestyle=line, linewidth=0.6, alpha=0.8)
     ax.plot(x, np.median(values, axis=-1), color=colour, linestyle=line, marker=marker, markersize=4,
             markevery=max(1, len(x) // markers), label=label)
 

@@ -97,7 +97,7 @@ def run(ctx: Context) -> Result:
                   caption="训练结束时每个随机种子的结果（差距 = 训练集准确率 − 测试集准确率，单位：个百分点）")
     return Result(
         figures=[Figure("dropout", fig,
-                        caption=f"不用与使用 Dropout（{n} 个随机种子，中位数，灰带为最小–最大）：左为训练与测试准确率之差，"
+                        caption=f"不用与使用 Dropout（{n} 个随机种子，中位数，带为最小–最大，带的边线与曲线线型相同）：左为训练与测试准确率之差，"
                                 "右为验证集损失",
                         alt=f"左图训练结束时的差距平均为 {metrics['plain_gap_points_mean']:.1f}（不用）和 "
                             f"{metrics['dropout_gap_points_mean']:.1f}（使用）个百分点；右图不用 Dropout 的验证集损失先降后升，"

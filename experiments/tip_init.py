@@ -118,7 +118,7 @@ def run(ctx: Context) -> Result:
     return Result(
         figures=[Figure("init", fig,
                         caption=f"三种初始化下的深层 ReLU 网络（{n} 个随机种子）：左为训练前各隐藏层输出在样本间的标准差"
-                                "（几何平均，误差线为最小–最大），右为 SGD+Momentum 的训练损失（中位数，带为最小–最大）",
+                                "（几何平均，误差线为最小–最大），右为 SGD+Momentum 的训练损失（中位数，带为最小–最大，带的边线与曲线线型相同）",
                         alt=f"左图 {small_label} 初始化的信号从第 1 个到第 {hidden} 个隐藏层缩小到 "
                             f"{metrics['small_signal_total']:.0e}，Xavier 缩小到 {metrics['xavier_signal_total']:.2f}，"
                             f"He 缩小到 {metrics['he_signal_total']:.2f}；右图 {small_label} 的损失在 "

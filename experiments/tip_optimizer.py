@@ -109,7 +109,7 @@ def run(ctx: Context) -> Result:
                           f"训练 {metrics['epochs']} 轮；学习率按验证集损失选择")
     return Result(
         figures=[Figure("optimizers", fig,
-                        caption=f"三种优化器（{n} 个随机种子）：左为 Keras 默认学习率下的训练损失（中位数，灰带为最小–最大），"
+                        caption=f"三种优化器（{n} 个随机种子）：左为 Keras 默认学习率下的训练损失（中位数，带为最小–最大，带的边线与曲线线型相同），"
                                 "右为每个学习率训练结束时的验证集损失（均值，误差线为最小–最大）",
                         alt=alt_text(metrics, chosen))],
         tables=[table],

@@ -57,7 +57,7 @@ def run(ctx: Context) -> Result:
     return Result(
         figures=[Figure("relu", fig,
                         caption=f"同一个深层网络，隐藏层用 Sigmoid 与用 ReLU（{n} 个随机种子）：左为训练前各层权重梯度"
-                                "（几何平均，误差线为最小–最大），右为训练损失（中位数，灰带为最小–最大）",
+                                "（几何平均，误差线为最小–最大），右为训练损失（中位数，带为最小–最大，带的边线与曲线线型相同）",
                         alt=f"左图对数坐标下 Sigmoid 网络第 1 个隐藏层的梯度只有第 {hidden} 个隐藏层的 "
                             f"{metrics['sigmoid_r']:.0e}，ReLU 网络是 {metrics['relu_r']:.2f}；右图 {n} 个随机种子中 "
                             f"{metrics['n_sigmoid_stuck']} 个 Sigmoid 网络的损失停在 ln 2 附近，ReLU 网络的损失平均降到 "

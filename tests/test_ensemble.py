@@ -112,3 +112,85 @@ def test_a_member_trains_as_the_same_keras_network(batchnorm, optimizer):
         keras_losses.append(float(loss))
     ours = E.train(ens, E.stack_data([{"train": (x, y)}]), epochs=E.KERAS_CHECK_STEPS)["step_loss"][:, 0]
     np.testing.assert_allclose(ours, keras_losses, rtol=2e-4)
+
+
+# Fast Keras comparisons (normal suite): the parts §7 relies on beyond the slow case above.
+
+def _keras_twin(net, ens, bn_momentum=0.0):
+    """The same network in Keras, with the ensemble's first member's kernels."""
+    layers = [keras.Input(shape=(net.sizes[0],))]
+    for width in net.sizes[1:-1]:
+        layers.append(keras.layers.Dense(width, use_bias=not net.batchnorm))
+        if net.batchnorm:
+            layers.append(keras.layers.BatchNormalization(momentum=bn_momentum, epsilon=E.BN_EPSILON))
+        layers.append(keras.layers.Activation(net.activation))
+    layers.append(keras.layers.Dense(1))
+    model = keras.Sequential(layers)
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    for layer, kernel in zip(dense, ens.kernels):
+        layer.kernel.assign(kernel[0])
+    return model
+
+
+def _keras_steps(model, opt, batches):
+    import tensorflow as tf
+    losses = []
+    for x, y in batches:
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(keras.losses.binary_crossentropy(y, model(x, training=True), from_logits=True))
+        opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        losses.append(float(loss))
+    return np.array(losses)
+
+
+def _data(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 2)).astype("float32"), rng.integers(0, 2, (n, 1)).astype("float32")
+
+
+def test_relu_he_minibatches_match_keras():
+    """ReLU, He (truncated, as Keras), SGD+Momentum, mini-batches of 16 (last one partial) in the order E.train draws."""
+    net = E.Net((2, 8, 8, 1), "relu")
+    ens = E.Ensemble(net, [E.Member(3, init="he_normal", learning_rate=0.05, momentum=0.9)])
+    model = _keras_twin(net, ens)
+    x, y = _data()
+    order_rng, batches = np.random.default_rng(11), []
+    for _ in range(2):  # two epochs, reshuffled each time
+        order = order_rng.permutation(len(x))
+        batches += [(x[order[i:i + 16]], y[order[i:i + 16]]) for i in range(0, len(x), 16)]
+    keras_losses = _keras_steps(model, keras.optimizers.SGD(0.05, momentum=0.9), batches)
+    ours = E.train(ens, E.stack_data([{"train": (x, y)}]), epochs=2, batch_size=16, seed=11)["step_loss"][:, 0]
+    np.testing.assert_allclose(ours, keras_losses, rtol=2e-4)
+
+
+def test_he_normal_is_truncated_like_keras():
+    w = E.initial_kernel("he_normal", 400, 400, np.random.default_rng(0))
+    std = np.sqrt(2 / 400)
+    assert np.abs(w).max() <= 2 * std / 0.87962566103423978
+    assert w.std() == pytest.approx(std, rel=0.01)  # the variance of He: 2 / n_in
+
+
+def test_bn_inference_with_momentum_099_matches_keras():
+    net = E.Net((2, 8, 8, 1), "sigmoid", batchnorm=True, bn_momenta=(0.99,))
+    ens = E.Ensemble(net, [E.Member(5, learning_rate=0.05, momentum=0.9)])
+    model = _keras_twin(net, ens, bn_momentum=0.99)
+    x, y = _data()
+    _keras_steps(model, keras.optimizers.SGD(0.05, momentum=0.9), [(x, y)] * 5)
+    E.train(ens, E.stack_data([{"train": (x, y)}]), epochs=5)
+    ours = ens.forward(x[None], training=False)[0][0]
+    np.testing.assert_allclose(ours, model(x, training=False).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_adam_from_tiny_weights_matches_keras():
+    """E.KERAS_ADAM_STEPS Adam steps from N(0, 0.01²), full batch: the regime of 7.4 where kernel gradients are far below ε."""
+    net = E.Net((2, 8, 8, 8, 1), "relu", optimizer="adam")
+    ens = E.Ensemble(net, [E.Member(9, init="normal:0.01", learning_rate=0.001)])
+    model = _keras_twin(net, ens)
+    x, y = _data()
+    start = [k[0].copy() for k in ens.kernels]
+    keras_losses = _keras_steps(model, keras.optimizers.Adam(0.001), [(x, y)] * E.KERAS_ADAM_STEPS)
+    ours = E.train(ens, E.stack_data([{"train": (x, y)}]), epochs=E.KERAS_ADAM_STEPS)["step_loss"][:, 0]
+    np.testing.assert_allclose(ours, keras_losses, rtol=1e-5)
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    for layer, k, k0 in zip(dense, ens.kernels, start):  # how far each kernel moved
+        np.testing.assert_allclose(k[0] - k0, layer.kernel.numpy() - k0, rtol=2e-2, atol=1e-7)
