@@ -20,7 +20,6 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 from scipy.special import expit
 
-BN_EPSILON = 1e-3  # Keras' default
 KERAS_LR = {"sgd": 0.01, "adam": 0.001}  # Keras' default learning rates
 KERAS_CHECK_STEPS = 5  # tests/test_ensemble.py: steps compared with the same Keras network
 KERAS_ADAM_STEPS = 50  # tests/test_ensemble.py: Adam steps from N(0, 0.01²) compared with Keras
@@ -141,20 +140,13 @@ class Ensemble:
         return a @ self.kernels[-1] + self.biases[-1], cache
 
     def batch_norm(self, i: int, z, training: bool, c: dict, update_statistics: bool = True, statistics: int = 0):
-        """BN：训练模式下，每个神经元用这一批样本的均值和方差标准化，同时更新移动平均；
-        推理模式下改用训练中累积的移动平均（与批次无关）。z 的形状是（成员, 样本, 神经元）。"""
-        if training:
-            mean = z.mean(axis=1, keepdims=True)  # 只在样本这一维上求均值和方差
-            var = z.var(axis=1, keepdims=True)
-            if update_statistics:
-                for k, m in enumerate(self.net.bn_momenta):
-                    self.moving_mean[k][i] = m * self.moving_mean[k][i] + (1 - m) * mean
-                    self.moving_var[k][i] = m * self.moving_var[k][i] + (1 - m) * var
-        else:
-            mean, var = self.moving_mean[statistics][i], self.moving_var[statistics][i]
-        c["inv_std"] = 1 / np.sqrt(var + BN_EPSILON)
-        c["z_hat"] = (z - mean) * c["inv_std"]
-        return self.gamma[i] * c["z_hat"] + self.beta[i]
+        """Layer i's BN (the function batch_norm below), with one set of moving averages per momentum."""
+        ks = range(len(self.net.bn_momenta)) if training else [statistics]
+        for k in ks:  # training mode: the same output for every k, each k updates its own moving averages
+            out, c["z_hat"], c["inv_std"] = batch_norm(z, self.gamma[i], self.beta[i], self.moving_mean[k][i],
+                                                       self.moving_var[k][i], training, self.net.bn_momenta[k],
+                                                       update_statistics)
+        return out
 
     def backward(self, logits: np.ndarray, y: np.ndarray, cache: list[dict]) -> list[np.ndarray]:
         """Gradients of each member's mean loss, in the order of params()."""
@@ -191,6 +183,28 @@ class Ensemble:
                 sgd_update(p, g, *slots, self.learning_rate, self.momentum)
             else:
                 adam_update(p, g, *slots, self.learning_rate, self.steps)
+
+
+def batch_norm(z, gamma, beta, moving_mean, moving_var, training, momentum=0.99, update=True, epsilon=1e-3):
+    """BN 的一层。z 的形状是（成员, 样本, 神经元）。训练模式下，每个神经元用这一批样本的均值和方差标准化，
+    并就地更新移动平均（动量 momentum）；推理模式下改用移动平均，与批次无关。
+    返回 BN 的输出 γẑ + β、ẑ 和 1/√(σ² + ε)（反向传播要用）。"""
+    if training:
+        mean = z.mean(axis=1, keepdims=True)  # 只在样本这一维上求均值和方差
+        var = z.var(axis=1, keepdims=True)
+        if update:
+            moving_mean *= momentum
+            moving_mean += (1 - momentum) * mean
+            moving_var *= momentum
+            moving_var += (1 - momentum) * var
+    else:
+        mean, var = moving_mean, moving_var
+    inv_std = 1 / np.sqrt(var + epsilon)
+    z_hat = (z - mean) * inv_std
+    return gamma * z_hat + beta, z_hat, inv_std
+
+
+BN_EPSILON = batch_norm.__defaults__[-1]  # Keras' default
 
 
 def bn_backward(dz_hat, z_hat, inv_std):

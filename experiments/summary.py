@@ -13,6 +13,7 @@ from sklearn.datasets import make_circles, make_moons
 from sklearn.model_selection import train_test_split
 
 from experiments import ensemble as E
+from experiments import tip_keras
 from experiments.tip_common import paired_difference
 from report.model import Context, Result, Table, listing_of
 
@@ -272,8 +273,10 @@ def run(ctx: Context) -> Result:
         tables=[table],
         metrics=metrics,
         listings=[listing_of(E.train, "train", "所有技巧实验共用的训练循环（批量集成）"),
+                  listing_of(tip_keras.keras_model, "keras_model", "Keras 中的对应写法（由 tests/test_ensemble.py 运行并核对）"),
+                  listing_of(tip_keras.keras_optimizer, "keras_optimizer", "Keras 中的三种优化器（由测试运行）"),
                   # shown in the subsections that explain them
-                  listing_of(E.Ensemble.batch_norm, "batch_norm", "BN 的训练模式与推理模式"),
+                  listing_of(E.batch_norm, "batch_norm", "BN 的训练模式与推理模式"),
                   listing_of(E.bn_backward, "bn_backward", "BN 的反向传播"),
                   listing_of(E.initial_kernel, "initial_kernel", "三种初始化"),
                   listing_of(E.sgd_update, "sgd_update", "SGD 与 Momentum 的一步更新"),

@@ -116,20 +116,29 @@ def test_a_member_trains_as_the_same_keras_network(batchnorm, optimizer):
 
 # Fast Keras comparisons (normal suite): the parts §7 relies on beyond the slow case above.
 
-def _keras_twin(net, ens, bn_momentum=0.0):
-    """The same network in Keras, with the ensemble's first member's kernels."""
-    layers = [keras.Input(shape=(net.sizes[0],))]
-    for width in net.sizes[1:-1]:
-        layers.append(keras.layers.Dense(width, use_bias=not net.batchnorm))
-        if net.batchnorm:
-            layers.append(keras.layers.BatchNormalization(momentum=bn_momentum, epsilon=E.BN_EPSILON))
-        layers.append(keras.layers.Activation(net.activation))
-    layers.append(keras.layers.Dense(1))
-    model = keras.Sequential(layers)
+def _keras_twin(net, ens, bn_momentum=0.0, dropout=0.0):
+    """The same network built by experiments/tip_keras.py (the listing §7 shows), with the first member's kernels."""
+    from experiments.tip_keras import keras_model
+
+    model = keras_model(net.sizes, net.activation, net.batchnorm, dropout=dropout, bn_momentum=bn_momentum)
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     for layer, kernel in zip(dense, ens.kernels):
         layer.kernel.assign(kernel[0])
     return model
+
+
+def test_keras_listing_builds_every_tip():
+    """The shown Keras listing builds each tip's network; Dropout is off in inference, on in training."""
+    from experiments.tip_keras import keras_model, keras_optimizer
+
+    model = keras_model((2, 8, 8, 1), "relu", dropout=0.5, init="he_normal")
+    assert sum(isinstance(layer, keras.layers.Dropout) for layer in model.layers) == 2
+    x = np.ones((4, 2), "float32")
+    np.testing.assert_allclose(model(x, training=False), model(x, training=False))
+    bn = keras_model((2, 8, 1), "sigmoid", batchnorm=True)
+    assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in bn.layers)
+    assert keras_optimizer("momentum", 0.01).momentum == pytest.approx(0.9)
+    assert isinstance(keras_optimizer("adam", 0.001), keras.optimizers.Adam)
 
 
 def _keras_steps(model, opt, batches):
@@ -152,7 +161,7 @@ def test_relu_he_minibatches_match_keras():
     """ReLU, He (truncated, as Keras), SGD+Momentum, mini-batches of 16 (last one partial) in the order E.train draws."""
     net = E.Net((2, 8, 8, 1), "relu")
     ens = E.Ensemble(net, [E.Member(3, init="he_normal", learning_rate=0.05, momentum=0.9)])
-    model = _keras_twin(net, ens)
+    model = _keras_twin(net, ens)  # kernel_initializer is overwritten by the same He kernels
     x, y = _data()
     order_rng, batches = np.random.default_rng(11), []
     for _ in range(2):  # two epochs, reshuffled each time
