@@ -59,7 +59,7 @@ def run(ctx: Context) -> Result:
             metrics[f"{tag}_reach_median"] = float(np.median(reach[reach > 0])) if (reach > 0).any() else 0.0
             note = "（默认）" if lr == DEFAULT[opt] else ""
             note += "（验证集选中）" if lr == chosen[opt] else ""
-            reached = f"{np.median(reach[reach > 0]):g}（{count(reach > 0)}/{n}）" if (reach > 0).any() else f"未达到（0/{n}）"
+            reached = f"{np.median(reach[reach > 0]):.1f}（{count(reach > 0)}/{n}）" if (reach > 0).any() else f"未达到（0/{n}）"
             rows.append([label, f"{lr:g}{note}",
                          f"{np.mean(r['train_loss'][-1]):.3f}（{np.min(r['train_loss'][-1]):.3f}–{np.max(r['train_loss'][-1]):.3f}）",
                          f"{np.mean(r['val_loss'][-1]):.3f}", reached, f"{np.mean(r['test_accuracy'][-1]):.1%}"])
