@@ -254,7 +254,8 @@ def run(ctx: Context) -> Result:
          held(end(opt[default["adam"]], "train_loss") < end(opt[default["sgd"]], "train_loss"))],
     ]
     table = Table("tips", ["实践技巧", "对比", "指标", "不用", "使用", "成立的随机种子数"], rows,
-                  caption=f"每条实践技巧的对照实验，{n} 个随机种子的均值（最小–最大）；详见 7.1–7.5 小节")
+                  caption=f"每条实践技巧的对照实验，{n} 个随机种子的均值（最小–最大）；准确率与损失在推理模式下测量"
+                          f"（BN 的移动平均动量为 {BN_MOMENTA[0]:g}，见 7.2 节）；详见 7.1–7.5 小节")
     metrics = {k: v for k, v in s.items() if isinstance(v, (int, float))}
     metrics["n_seeds"] = n
     metrics["keras_check_steps"] = E.KERAS_CHECK_STEPS

@@ -51,6 +51,7 @@ def run(ctx: Context) -> Result:
         key, r = name.removeprefix("relu_"), runs[name]
         metrics |= spread(f"{key}_std_first", r["act_std"][0]) | spread(f"{key}_std_last", r["act_std"][-1])
         metrics |= spread(f"{key}_grad_first", r["grad_norms"][0])
+        metrics[f"{key}_grad_first_geo"] = geo(r["grad_norms"][0])
         metrics |= spread(f"{key}_train_loss", r["train_loss"][-1])
         metrics |= spread(f"{key}_train_accuracy", r["train_accuracy"][-1])
         metrics |= spread(f"{key}_mid_loss", r["step_loss"][mid - 1])
