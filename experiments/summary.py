@@ -210,7 +210,8 @@ def optimizer_runs(s) -> dict[str, dict[str, np.ndarray]]:
 
 def describe(values: np.ndarray, fmt: str) -> str:
     """均值（最小–最大）；负号印成 U+2212，与正文一致。"""
-    text = f"{format(np.mean(values), fmt)}（{format(np.min(values), fmt)}–{format(np.max(values), fmt)}）"
+    dash = " 至 " if np.min(values) < 0 else "–"  # "−1.0–8.5" would read as a subtraction
+    text = f"{format(np.mean(values), fmt)}（{format(np.min(values), fmt)}{dash}{format(np.max(values), fmt)}）"
     return text.replace("-", "\u2212")
 
 
