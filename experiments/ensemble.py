@@ -219,7 +219,7 @@ def inverted_dropout_mask(shape, rate, rng, dtype):
 
 
 def sgd_update(w, g, v, lr, mu) -> None:
-    """SGD 与 Momentum（Keras 的写法）：v ← μv − ηg，w ← w + v。μ = 0 就是普通 SGD：w ← w − ηg。"""
+    """SGD 与 SGD+Momentum（Keras 的写法）：v ← μv − ηg，w ← w + v。μ = 0 就是普通 SGD：w ← w − ηg。"""
     v *= mu
     v -= lr * g
     w += v

@@ -281,7 +281,7 @@ def run(ctx: Context) -> Result:
                   listing_of(E.batch_norm, "batch_norm", "BN 的训练模式与推理模式"),
                   listing_of(E.bn_backward, "bn_backward", "BN 的反向传播"),
                   listing_of(E.initial_kernel, "initial_kernel", "三种初始化"),
-                  listing_of(E.sgd_update, "sgd_update", "SGD 与 Momentum 的一步更新"),
+                  listing_of(E.sgd_update, "sgd_update", "SGD 与 SGD+Momentum 的一步更新"),
                   listing_of(E.adam_update, "adam_update", "Adam 的一步更新")],
         arrays=arrays,
     )
