@@ -20,8 +20,9 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 from scipy.special import expit
 
-BN_EPSILON = 1e-3  # Keras' default
-ADAM = dict(beta_1=0.9, beta_2=0.999, epsilon=1e-7)  # Keras' defaults
+KERAS_LR = {"sgd": 0.01, "adam": 0.001}  # Keras' default learning rates
+KERAS_CHECK_STEPS = 5  # tests/test_ensemble.py: steps compared with the same Keras network
+KERAS_ADAM_STEPS = 50  # tests/test_ensemble.py: Adam steps from N(0, 0.01²) compared with Keras
 
 
 @dataclass(frozen=True)
@@ -54,15 +55,21 @@ class Member:
 
 
 def initial_kernel(init: str, n_in: int, n_out: int, rng: np.random.Generator) -> np.ndarray:
-    """初始权重：Xavier（Glorot）均匀分布、He 正态分布，或给定标准差的正态分布。"""
+    """初始权重：Xavier（Glorot）均匀分布、He 正态分布（与 Keras 的 he_normal 一样截断在两个标准差处），
+    或给定标准差的正态分布。"""
     if init == "glorot_uniform":
         limit = np.sqrt(6 / (n_in + n_out))  # Var(W) = 2 / (n_in + n_out)
         return rng.uniform(-limit, limit, (n_in, n_out))
     if init == "he_normal":
-        return rng.normal(0, np.sqrt(2 / n_in), (n_in, n_out))  # Var(W) = 2 / n_in
+        # Keras：截断正态分布，超出 ±2σ 的重新抽取；σ 除以 0.8796 使截断后的方差仍为 2 / n_in
+        std = np.sqrt(2 / n_in) / 0.87962566103423978
+        w = rng.normal(0, std, (n_in, n_out))
+        while np.any(outside := np.abs(w) > 2 * std):
+            w[outside] = rng.normal(0, std, int(outside.sum()))
+        return w
     if init.startswith("normal:"):
         return rng.normal(0, float(init.split(":")[1]), (n_in, n_out))  # 给定的标准差，如 0.01
-    raise ValueError(f"unknown initialisation {init!r}")
+    raise ValueError(f"未知的初始化方式：{init!r}")
 
 
 def initial_kernels(net: Net, members: Sequence[Member], dtype=np.float32) -> list[np.ndarray]:
@@ -133,20 +140,13 @@ class Ensemble:
         return a @ self.kernels[-1] + self.biases[-1], cache
 
     def batch_norm(self, i: int, z, training: bool, c: dict, update_statistics: bool = True, statistics: int = 0):
-        """BN：训练模式下，每个神经元用这一批样本的均值和方差标准化，同时更新移动平均；
-        推理模式下改用训练中累积的移动平均（与批次无关）。z 的形状是（成员, 样本, 神经元）。"""
-        if training:
-            mean = z.mean(axis=1, keepdims=True)  # 只在样本这一维上求均值和方差
-            var = z.var(axis=1, keepdims=True)
-            if update_statistics:
-                for k, m in enumerate(self.net.bn_momenta):
-                    self.moving_mean[k][i] = m * self.moving_mean[k][i] + (1 - m) * mean
-                    self.moving_var[k][i] = m * self.moving_var[k][i] + (1 - m) * var
-        else:
-            mean, var = self.moving_mean[statistics][i], self.moving_var[statistics][i]
-        c["inv_std"] = 1 / np.sqrt(var + BN_EPSILON)
-        c["z_hat"] = (z - mean) * c["inv_std"]
-        return self.gamma[i] * c["z_hat"] + self.beta[i]
+        """Layer i's BN (the function batch_norm below), with one set of moving averages per momentum."""
+        ks = range(len(self.net.bn_momenta)) if training else [statistics]
+        for k in ks:  # training mode: the same output for every k, each k updates its own moving averages
+            out, c["z_hat"], c["inv_std"] = batch_norm(z, self.gamma[i], self.beta[i], self.moving_mean[k][i],
+                                                       self.moving_var[k][i], training, self.net.bn_momenta[k],
+                                                       update_statistics)
+        return out
 
     def backward(self, logits: np.ndarray, y: np.ndarray, cache: list[dict]) -> list[np.ndarray]:
         """Gradients of each member's mean loss, in the order of params()."""
@@ -170,6 +170,7 @@ class Ensemble:
             else:
                 dz = du
                 grads_b[i] = dz.sum(axis=1, keepdims=True)
+            c["dz"] = dz  # 误差项 δ = ∂L/∂z（BN 之前的 z）
             grads_w[i] = c["a_in"].transpose(0, 2, 1) @ dz
             if i:
                 da = dz @ self.kernels[i].transpose(0, 2, 1)
@@ -184,6 +185,28 @@ class Ensemble:
                 adam_update(p, g, *slots, self.learning_rate, self.steps)
 
 
+def batch_norm(z, gamma, beta, moving_mean, moving_var, training, momentum=0.99, update=True, epsilon=1e-3):
+    """BN 的一层。z 的形状是（成员, 样本, 神经元）。训练模式下，每个神经元用这一批样本的均值和方差标准化，
+    并就地更新移动平均（动量 momentum）；推理模式下改用移动平均，与批次无关。
+    返回 BN 的输出 γẑ + β、ẑ 和 1/√(σ² + ε)（反向传播要用）。"""
+    if training:
+        mean = z.mean(axis=1, keepdims=True)  # 只在样本这一维上求均值和方差
+        var = z.var(axis=1, keepdims=True)
+        if update:
+            moving_mean *= momentum
+            moving_mean += (1 - momentum) * mean
+            moving_var *= momentum
+            moving_var += (1 - momentum) * var
+    else:
+        mean, var = moving_mean, moving_var
+    inv_std = 1 / np.sqrt(var + epsilon)
+    z_hat = (z - mean) * inv_std
+    return gamma * z_hat + beta, z_hat, inv_std
+
+
+BN_EPSILON = batch_norm.__defaults__[-1]  # Keras' default
+
+
 def bn_backward(dz_hat, z_hat, inv_std):
     """BN 的反向传播（训练模式）：梯度乘上 1/σ_B，再减去经过均值和方差传回的部分。"""
     return inv_std * (dz_hat - dz_hat.mean(axis=1, keepdims=True)
@@ -191,18 +214,18 @@ def bn_backward(dz_hat, z_hat, inv_std):
 
 
 def inverted_dropout_mask(shape, rate, rng, dtype):
-    """Inverted Dropout 的掩码：以概率 rate 为 0，否则为 1/(1 − rate)，期望为 1。"""
+    """inverted Dropout 的掩码：以概率 rate 为 0，否则为 1/(1 − rate)，期望为 1。"""
     return (rng.random(shape, dtype=np.float32) >= rate).astype(dtype) / (1 - rate)
 
 
 def sgd_update(w, g, v, lr, mu) -> None:
-    """SGD 与 Momentum（Keras 的写法）：v ← μv − ηg，w ← w + v。μ = 0 就是普通 SGD：w ← w − ηg。"""
+    """SGD 与 SGD+Momentum（Keras 的写法）：v ← μv − ηg，w ← w + v。μ = 0 就是普通 SGD：w ← w − ηg。"""
     v *= mu
     v -= lr * g
     w += v
 
 
-def adam_update(w, g, m, v, lr, t, beta_1=ADAM["beta_1"], beta_2=ADAM["beta_2"], epsilon=ADAM["epsilon"]) -> None:
+def adam_update(w, g, m, v, lr, t, beta_1=0.9, beta_2=0.999, epsilon=1e-7) -> None:
     """Adam：梯度的一阶矩 m 与二阶矩 v 取指数平均，偏差校正后走 η·m̂/(√v̂ + ε)。
 
     Keras 把两个偏差校正并进学习率：η·√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m/(√v + ε)，与公式只差在 ε 的位置。
@@ -210,6 +233,9 @@ def adam_update(w, g, m, v, lr, t, beta_1=ADAM["beta_1"], beta_2=ADAM["beta_2"],
     m += (1 - beta_1) * (g - m)
     v += (1 - beta_2) * (g * g - v)
     w -= lr * (np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)) * m / (np.sqrt(v) + epsilon)
+
+
+ADAM = dict(zip(("beta_1", "beta_2", "epsilon"), adam_update.__defaults__))  # Keras' defaults
 
 
 def member_losses(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -239,7 +265,7 @@ def train(ensemble: Ensemble, data: Mapping[str, tuple[np.ndarray, np.ndarray]],
     以及 "<数据>_loss" / "<数据>_accuracy"（评估次数, 成员数）。
     """
     if epochs % evaluate_every:
-        raise ValueError(f"evaluate_every={evaluate_every} does not divide epochs={epochs}")
+        raise ValueError(f"evaluate_every={evaluate_every} 不能整除 epochs={epochs}")
     x_train, y_train = data["train"]
     n = x_train.shape[1]
     batch_size = batch_size or n

@@ -13,9 +13,15 @@ from sklearn.datasets import make_circles, make_moons
 from sklearn.model_selection import train_test_split
 
 from experiments import ensemble as E
+from experiments import tip_keras
+from experiments.tip_common import paired_difference
 from report.model import Context, Result, Table, listing_of
 
 TITLE = "总结"
+BN_MOMENTA = (0.0, 0.99)  # BN's moving averages: ours (full batch) and Keras' default
+OPT_SIZES = (2, 16, 8, 1)  # §5's network
+MOMENTUM = 0.9  # μ of SGD+Momentum
+CHANCE = 0.55  # training accuracy at or below this: no better than guessing
 ORDER = 7
 
 
@@ -56,16 +62,34 @@ def moons(seed: int, sizes: dict[str, int]):
     return split(x, y, sizes, seed)
 
 
+def norm(a: np.ndarray) -> np.ndarray:
+    """Frobenius norm of every member's matrix: (R, n, m) → (R,)."""
+    return np.sqrt((a.astype(float) ** 2).sum(axis=(1, 2)))
+
+
 def hidden_layer_statistics(ensemble: E.Ensemble, x, y) -> dict[str, np.ndarray]:
-    """At initialisation, in training mode (BN uses the batch's statistics, as it does in training):
-    ‖∂L/∂W‖ of every layer, and per hidden layer the spread of z across samples (std per neuron,
-    averaged over neurons) and the mean |z|. Each of shape (R, layers)."""
+    """In training mode (BN uses the batch's statistics, as it does in training): ‖∂L/∂W‖ of every
+    layer; per hidden layer ‖δ‖ (δ = ∂L/∂z, as in §4), the input-dependent part of the weight
+    gradient ‖(a − ā)ᵀδ‖, the spread of z across samples (std per neuron, averaged over neurons)
+    and the mean |z|. Each of shape (R, layers)."""
     logits, cache = ensemble.forward(x, training=True, update_statistics=False)
     grads = ensemble.backward(logits, y, cache)[:len(ensemble.kernels)]
     hidden = cache[:-1]
-    return {"grad_norms": np.stack([np.sqrt((g.astype(float) ** 2).sum(axis=(1, 2))) for g in grads], 1),
+    centred = [(c["a_in"] - c["a_in"].mean(axis=1, keepdims=True)).transpose(0, 2, 1) @ c["dz"] for c in hidden]
+    return {"grad_norms": np.stack([norm(g) for g in grads], 1),
+            "delta_norms": np.stack([norm(c["dz"]) for c in hidden], 1),
+            "centred_norms": np.stack([norm(g) for g in centred], 1),
             "z_std": np.stack([c["z"].std(axis=1).mean(axis=1) for c in hidden], 1),
             "z_abs": np.stack([np.abs(c["z"]).mean(axis=(1, 2)) for c in hidden], 1)}
+
+
+def bias_gradients(ensemble: E.Ensemble, x, y) -> dict[str, np.ndarray]:
+    """Largest |∂L/∂w| of each layer's kernel and of each layer's bias, in training mode: (R, layers)."""
+    logits, cache = ensemble.forward(x, training=True, update_statistics=False)
+    grads = ensemble.backward(logits, y, cache)
+    kernels, biases = grads[:len(ensemble.kernels)], grads[len(ensemble.kernels):2 * len(ensemble.kernels)]
+    return {"kernel_grad_max": np.stack([np.abs(g).max(axis=(1, 2)) for g in kernels], 1),
+            "bias_grad_max": np.stack([np.abs(g).max(axis=(1, 2)) for g in biases], 1)}
 
 
 def activation_spread(ensemble: E.Ensemble, x) -> np.ndarray:
@@ -79,6 +103,23 @@ def kernel_rms(ensemble: E.Ensemble) -> np.ndarray:
     return np.stack([np.sqrt((k.astype(float) ** 2).mean(axis=(1, 2))) for k in ensemble.kernels])
 
 
+def kernel_tracker(ensemble: E.Ensemble):
+    """track() for E.train: every layer's kernel RMS and its relative change ‖W_t − W_0‖ / ‖W_0‖,
+    shape (2, layers, R)."""
+    start = [k.astype(float).copy() for k in ensemble.kernels]
+
+    def track(ens: E.Ensemble) -> np.ndarray:
+        change = np.stack([norm(k - k0) / norm(k0) for k, k0 in zip(ens.kernels, start)])
+        return np.stack([kernel_rms(ens), change])
+    return track
+
+
+def split_track(curves: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """"track" → kernel RMS ("track", evaluations × layers × R) and relative change ("weight_change")."""
+    track = curves.pop("track")
+    return curves | {"track": track[:, 0], "weight_change": track[:, 1]}
+
+
 def by_variant(curves: dict[str, np.ndarray], variants: list[str], n_seeds: int) -> dict[str, dict[str, np.ndarray]]:
     """An ensemble's curves (steps, variants × seeds) split into {variant: {curve: (steps, seeds)}}."""
     return {v: {k: c[..., i * n_seeds:(i + 1) * n_seeds] for k, c in curves.items()} for i, v in enumerate(variants)}
@@ -89,11 +130,11 @@ def deep_runs(s) -> dict[str, dict[str, np.ndarray]]:
     seeds = s["seeds"]
     data = E.stack_data([circles(seed, {"train": s["deep_train"], "test": s["deep_test"]}) for seed in seeds])
     sizes = (2,) + (s["width"],) * s["depth"] + (1,)
-    sgd = dict(learning_rate=s["deep_lr"], momentum=0.9)  # SGD with momentum, full batch: one step per epoch
+    sgd = dict(learning_rate=s["deep_lr"], momentum=MOMENTUM)  # SGD with momentum, full batch: one step per epoch
     groups = {  # ensemble: (structure, {variant: member settings})
         "sigmoid": (E.Net(sizes, "sigmoid"), {"sigmoid": {}}),
         # BN's moving averages with momentum 0 (ours) and 0.99 (Keras' default), kept side by side
-        "bn": (E.Net(sizes, "sigmoid", batchnorm=True, bn_momenta=(0.0, 0.99)), {"sigmoid_bn": {}}),
+        "bn": (E.Net(sizes, "sigmoid", batchnorm=True, bn_momenta=BN_MOMENTA), {"sigmoid_bn": {}}),
         "relu": (E.Net(sizes, "relu"), {"relu_small": dict(init=f"normal:{s['small_std']}"),
                                         "relu_xavier": dict(init="glorot_uniform"), "relu_he": dict(init="he_normal")}),
     }
@@ -107,10 +148,11 @@ def deep_runs(s) -> dict[str, dict[str, np.ndarray]]:
         if structure.activation == "relu":
             before["act_std"] = activation_spread(ensemble, x)
         reps_data = {p: tuple(np.concatenate([a] * reps) for a in xy) for p, xy in data.items()}
-        curves = E.train(ensemble, reps_data, epochs=s["deep_steps"], evaluate_every=s["deep_every"],
-                         track=kernel_rms)
-        if structure.batchnorm:  # the end of training in both of BN's modes, on the training set
+        curves = split_track(E.train(ensemble, reps_data, epochs=s["deep_steps"], evaluate_every=s["deep_every"],
+                                     track=kernel_tracker(ensemble)))
+        if structure.batchnorm:  # the end of training in both of BN's modes, on the training set; σ_B then
             curves |= bn_modes(ensemble, x, y)
+            curves["z_std_end"] = hidden_layer_statistics(ensemble, x, y)["z_std"].T
         runs |= by_variant(curves | {k: v.T for k, v in before.items()}, list(variants), len(seeds))
     return runs
 
@@ -131,9 +173,9 @@ def adam_runs(s) -> dict[str, dict[str, np.ndarray]]:
     sizes = (2,) + (s["width"],) * s["depth"] + (1,)
     ensemble = E.Ensemble(E.Net(sizes, "relu", optimizer="adam"),
                           [E.Member(seed, init=f"normal:{s['small_std']}", learning_rate=s["adam_lr"]) for seed in seeds])
-    start = {"kernel_rms": kernel_rms(ensemble)}
-    curves = E.train(ensemble, {"train": data["train"]}, epochs=s["adam_steps"], evaluate_every=s["adam_every"],
-                     track=kernel_rms)
+    start = {"kernel_rms": kernel_rms(ensemble)} | {k: v.T for k, v in bias_gradients(ensemble, *data["train"]).items()}
+    curves = split_track(E.train(ensemble, {"train": data["train"]}, epochs=s["adam_steps"],
+                                 evaluate_every=s["adam_every"], track=kernel_tracker(ensemble)))
     return {"relu_small_adam": curves | start}
 
 
@@ -156,10 +198,10 @@ def optimizer_runs(s) -> dict[str, dict[str, np.ndarray]]:
     sizes = {"train": s["opt_train"], "val": s["opt_val"], "test": s["opt_test"]}
     splits = [circles(seed, sizes) for seed in seeds]
     runs = {}
-    for optimizer, momenta in (("sgd", {"sgd": 0.0, "momentum": 0.9}), ("adam", {"adam": 0.0})):
+    for optimizer, momenta in (("sgd", {"sgd": 0.0, "momentum": MOMENTUM}), ("adam", {"adam": 0.0})):
         variants = [(name, mu, lr) for name, mu in momenta.items() for lr in lrs]
         members = [E.Member(seed, learning_rate=lr, momentum=mu) for _, mu, lr in variants for seed in seeds]
-        ensemble = E.Ensemble(E.Net((2, 16, 8, 1), "relu", optimizer=optimizer), members)
+        ensemble = E.Ensemble(E.Net(OPT_SIZES, "relu", optimizer=optimizer), members)
         curves = E.train(ensemble, E.stack_data(splits * len(variants)), epochs=s["opt_epochs"],
                          batch_size=s["opt_batch"], seed=seeds[0])
         runs |= by_variant(curves, [f"{name}_{lr:g}" for name, _, lr in variants], len(seeds))
@@ -167,8 +209,10 @@ def optimizer_runs(s) -> dict[str, dict[str, np.ndarray]]:
 
 
 def describe(values: np.ndarray, fmt: str) -> str:
-    """均值（最小–最大）"""
-    return f"{format(np.mean(values), fmt)}（{format(np.min(values), fmt)}–{format(np.max(values), fmt)}）"
+    """均值（最小–最大）；负号印成 U+2212，与正文一致。"""
+    dash = " 至 " if np.min(values) < 0 else "–"  # "−1.0–8.5" would read as a subtraction
+    text = f"{format(np.mean(values), fmt)}（{format(np.min(values), fmt)}{dash}{format(np.max(values), fmt)}）"
+    return text.replace("-", "\u2212")
 
 
 def run(ctx: Context) -> Result:
@@ -185,7 +229,8 @@ def run(ctx: Context) -> Result:
     held = lambda ok: f"{int(np.sum(ok))}/{n}"  # noqa: E731
     plain_gap = end(drop["plain"], "train_accuracy") - end(drop["plain"], "test_accuracy")
     drop_gap = end(drop["dropout"], "train_accuracy") - end(drop["dropout"], "test_accuracy")
-    default = {"sgd": "sgd_0.01", "momentum": "momentum_0.01", "adam": "adam_0.001"}
+    default = {"sgd": f"sgd_{E.KERAS_LR['sgd']:g}", "momentum": f"momentum_{E.KERAS_LR['sgd']:g}",
+               "adam": f"adam_{E.KERAS_LR['adam']:g}"}
     rows = [
         ["ReLU 缓解梯度消失", f"{s['depth']} 个隐藏层：Sigmoid → ReLU", "训练集准确率",
          describe(end(deep["sigmoid"], "train_accuracy"), ".1%"),
@@ -210,25 +255,33 @@ def run(ctx: Context) -> Result:
          held(end(opt[default["adam"]], "train_loss") < end(opt[default["sgd"]], "train_loss"))],
     ]
     table = Table("tips", ["实践技巧", "对比", "指标", "不用", "使用", "成立的随机种子数"], rows,
-                  caption=f"每条实践技巧的对照实验，{n} 个随机种子的均值（最小–最大）；详见 7.1–7.5 小节")
+                  caption=f"每条实践技巧的对照实验，{n} 个随机种子的均值（最小–最大）；准确率与损失在推理模式下测量"
+                          f"（BN 的移动平均动量为 {BN_MOMENTA[0]:g}，见 7.2 节）；详见 7.1–7.5 小节")
     metrics = {k: v for k, v in s.items() if isinstance(v, (int, float))}
     metrics["n_seeds"] = n
+    metrics["keras_check_steps"] = E.KERAS_CHECK_STEPS
+    metrics["keras_adam_steps"] = E.KERAS_ADAM_STEPS
+    metrics["bn_epsilon"], metrics["bn_keras_momentum"], metrics["chance"] = E.BN_EPSILON, BN_MOMENTA[-1], CHANCE
+    metrics["bn_momentum_ours"] = BN_MOMENTA[0]
+    metrics["momentum"], metrics["opt_h1"], metrics["opt_h2"] = MOMENTUM, OPT_SIZES[1], OPT_SIZES[2]
+    metrics["n_lrs"] = len(s["opt_lrs"])
+    metrics |= {f"adam_{k}": v for k, v in E.ADAM.items()}
     metrics["first_seed"], metrics["last_seed"] = s["seeds"][0], s["seeds"][-1]
     gain = end(drop["dropout"], "test_accuracy") - end(drop["plain"], "test_accuracy")
-    metrics["drop_test_gain_points"] = 100 * float(np.mean(gain))
+    metrics |= paired_difference("drop_test_gain", 100 * gain)
     metrics["n_drop_test_better"] = int(np.sum(gain > 0))
-    accuracy = float(np.mean(end(drop["plain"], "test_accuracy")))  # 95 % interval of one test accuracy, in points
-    metrics["drop_ci_points"] = 100 * 1.96 * float(np.sqrt(accuracy * (1 - accuracy) / s["drop_test"]))
     metrics["n_networks"] = sum(curves["step_loss"].shape[1] for runs in groups.values() for curves in runs.values())
     return Result(
         tables=[table],
         metrics=metrics,
         listings=[listing_of(E.train, "train", "所有技巧实验共用的训练循环（批量集成）"),
+                  listing_of(tip_keras.keras_model, "keras_model", "Keras 中的对应写法（由 tests/test_ensemble.py 运行并核对）"),
+                  listing_of(tip_keras.keras_optimizer, "keras_optimizer", "Keras 中的三种优化器（由测试运行）"),
                   # shown in the subsections that explain them
-                  listing_of(E.Ensemble.batch_norm, "batch_norm", "BN 的训练模式与推理模式"),
+                  listing_of(E.batch_norm, "batch_norm", "BN 的训练模式与推理模式"),
                   listing_of(E.bn_backward, "bn_backward", "BN 的反向传播"),
                   listing_of(E.initial_kernel, "initial_kernel", "三种初始化"),
-                  listing_of(E.sgd_update, "sgd_update", "SGD 与 Momentum 的一步更新"),
+                  listing_of(E.sgd_update, "sgd_update", "SGD 与 SGD+Momentum 的一步更新"),
                   listing_of(E.adam_update, "adam_update", "Adam 的一步更新")],
         arrays=arrays,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import NullFormatter
+from scipy import stats
 
 from report.model import Context, Listing
 
@@ -49,6 +50,14 @@ def spread(prefix: str, values: np.ndarray) -> dict[str, float]:
             f"{prefix}_max": float(values.max())}
 
 
+def paired_difference(prefix: str, diff: np.ndarray) -> dict[str, float]:
+    """Per-seed differences: their mean and the half-width of its 95 % t-interval across seeds."""
+    diff = np.asarray(diff, dtype=float)
+    se = float(diff.std(ddof=1) / np.sqrt(len(diff)))
+    half = float(stats.t.ppf(0.975, len(diff) - 1)) * se
+    return {f"{prefix}_points": float(diff.mean()), f"{prefix}_half": half}
+
+
 def count(ok: np.ndarray) -> int:
     """In how many seeds a comparison held."""
     return int(np.sum(ok))
@@ -75,9 +84,13 @@ def legend(ax, **kwargs) -> None:
 
 
 def band(ax, x: np.ndarray, values: np.ndarray, label: str, k: int, markers: int = 6) -> None:
-    """Median of the seeds as a styled line; the range from the smallest to the largest seed as a grey band."""
+    """Median of the seeds as a styled line; the range from the smallest to the largest seed as a light band
+    whose edges are drawn in the curve's own line style, so that overlapping bands stay apart in greyscale."""
     colour, line, marker = STYLES[k % len(STYLES)]
-    ax.fill_between(x, values.min(axis=-1), values.max(axis=-1), color=colour, alpha=0.15, linewidth=0)
+    low, high = values.min(axis=-1), values.max(axis=-1)
+    ax.fill_between(x, low, high, color=colour, alpha=0.12, linewidth=0)
+    for edge in (low, high):
+        ax.plot(x, edge, color=colour, linestyle=line, linewidth=0.6, alpha=0.8)
     ax.plot(x, np.median(values, axis=-1), color=colour, linestyle=line, marker=marker, markersize=4,
             markevery=max(1, len(x) // markers), label=label)
 

@@ -105,10 +105,101 @@ def test_a_member_trains_as_the_same_keras_network(batchnorm, optimizer):
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(40, 2)).astype("float32"), rng.integers(0, 2, (40, 1)).astype("float32")
     keras_losses = []
-    for _ in range(5):
+    for _ in range(E.KERAS_CHECK_STEPS):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(keras.losses.binary_crossentropy(y, model(x, training=True), from_logits=True))
         opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
         keras_losses.append(float(loss))
-    ours = E.train(ens, E.stack_data([{"train": (x, y)}]), epochs=5)["step_loss"][:, 0]
+    ours = E.train(ens, E.stack_data([{"train": (x, y)}]), epochs=E.KERAS_CHECK_STEPS)["step_loss"][:, 0]
     np.testing.assert_allclose(ours, keras_losses, rtol=2e-4)
+
+
+# Fast Keras comparisons (normal suite): the parts §7 relies on beyond the slow case above.
+
+def _keras_twin(net, ens, bn_momentum=0.0, dropout=0.0):
+    """The same network built by experiments/tip_keras.py (the listing §7 shows), with the first member's kernels."""
+    from experiments.tip_keras import keras_model
+
+    model = keras_model(net.sizes, net.activation, net.batchnorm, dropout=dropout, bn_momentum=bn_momentum)
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    for layer, kernel in zip(dense, ens.kernels):
+        layer.kernel.assign(kernel[0])
+    return model
+
+
+def test_keras_listing_builds_every_tip():
+    """The shown Keras listing builds each tip's network; Dropout is off in inference, on in training."""
+    from experiments.tip_keras import keras_model, keras_optimizer
+
+    model = keras_model((2, 8, 8, 1), "relu", dropout=0.5, init="he_normal")
+    assert sum(isinstance(layer, keras.layers.Dropout) for layer in model.layers) == 2
+    x = np.ones((4, 2), "float32")
+    np.testing.assert_allclose(model(x, training=False), model(x, training=False))
+    bn = keras_model((2, 8, 1), "sigmoid", batchnorm=True)
+    assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in bn.layers)
+    assert keras_optimizer("momentum", 0.01).momentum == pytest.approx(0.9)
+    assert isinstance(keras_optimizer("adam", 0.001), keras.optimizers.Adam)
+
+
+def _keras_steps(model, opt, batches):
+    import tensorflow as tf
+    losses = []
+    for x, y in batches:
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(keras.losses.binary_crossentropy(y, model(x, training=True), from_logits=True))
+        opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        losses.append(float(loss))
+    return np.array(losses)
+
+
+def _data(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 2)).astype("float32"), rng.integers(0, 2, (n, 1)).astype("float32")
+
+
+def test_relu_he_minibatches_match_keras():
+    """ReLU, He (truncated, as Keras), SGD+Momentum, mini-batches of 16 (last one partial) in the order E.train draws."""
+    net = E.Net((2, 8, 8, 1), "relu")
+    ens = E.Ensemble(net, [E.Member(3, init="he_normal", learning_rate=0.05, momentum=0.9)])
+    model = _keras_twin(net, ens)  # kernel_initializer is overwritten by the same He kernels
+    x, y = _data()
+    order_rng, batches = np.random.default_rng(11), []
+    for _ in range(2):  # two epochs, reshuffled each time
+        order = order_rng.permutation(len(x))
+        batches += [(x[order[i:i + 16]], y[order[i:i + 16]]) for i in range(0, len(x), 16)]
+    keras_losses = _keras_steps(model, keras.optimizers.SGD(0.05, momentum=0.9), batches)
+    ours = E.train(ens, E.stack_data([{"train": (x, y)}]), epochs=2, batch_size=16, seed=11)["step_loss"][:, 0]
+    np.testing.assert_allclose(ours, keras_losses, rtol=2e-4)
+
+
+def test_he_normal_is_truncated_like_keras():
+    w = E.initial_kernel("he_normal", 400, 400, np.random.default_rng(0))
+    std = np.sqrt(2 / 400)
+    assert np.abs(w).max() <= 2 * std / 0.87962566103423978
+    assert w.std() == pytest.approx(std, rel=0.01)  # the variance of He: 2 / n_in
+
+
+def test_bn_inference_with_momentum_099_matches_keras():
+    net = E.Net((2, 8, 8, 1), "sigmoid", batchnorm=True, bn_momenta=(0.99,))
+    ens = E.Ensemble(net, [E.Member(5, learning_rate=0.05, momentum=0.9)])
+    model = _keras_twin(net, ens, bn_momentum=0.99)
+    x, y = _data()
+    _keras_steps(model, keras.optimizers.SGD(0.05, momentum=0.9), [(x, y)] * 5)
+    E.train(ens, E.stack_data([{"train": (x, y)}]), epochs=5)
+    ours = ens.forward(x[None], training=False)[0][0]
+    np.testing.assert_allclose(ours, model(x, training=False).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_adam_from_tiny_weights_matches_keras():
+    """E.KERAS_ADAM_STEPS Adam steps from N(0, 0.01²), full batch: the regime of 7.4 where kernel gradients are far below ε."""
+    net = E.Net((2, 8, 8, 8, 1), "relu", optimizer="adam")
+    ens = E.Ensemble(net, [E.Member(9, init="normal:0.01", learning_rate=0.001)])
+    model = _keras_twin(net, ens)
+    x, y = _data()
+    start = [k[0].copy() for k in ens.kernels]
+    keras_losses = _keras_steps(model, keras.optimizers.Adam(0.001), [(x, y)] * E.KERAS_ADAM_STEPS)
+    ours = E.train(ens, E.stack_data([{"train": (x, y)}]), epochs=E.KERAS_ADAM_STEPS)["step_loss"][:, 0]
+    np.testing.assert_allclose(ours, keras_losses, rtol=1e-5)
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    for layer, k, k0 in zip(dense, ens.kernels, start):  # how far each kernel moved
+        np.testing.assert_allclose(k[0] - k0, layer.kernel.numpy() - k0, rtol=2e-2, atol=1e-7)

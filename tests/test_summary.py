@@ -73,3 +73,27 @@ def test_same_seed_same_numbers(quick):
     assert again.tables[0].rows == quick.tables[0].rows
     for key, value in quick.arrays.items():
         np.testing.assert_array_equal(again.arrays[key], value, err_msg=key)
+
+
+def test_describe_prints_minus_signs_and_an_unambiguous_range():
+    assert summary.describe(np.array([-1.0, 2.0, 8.5]), ".1f") == "3.2（\u22121.0 至 8.5）"
+    assert summary.describe(np.array([1.0, 2.0]), ".1f") == "1.5（1.0–2.0）"
+
+
+def test_weight_gradient_splits_into_centred_and_mean_terms():
+    """‖∂L/∂W‖ = ‖(a − ā)ᵀδ + āᵀΣδ‖: the centred term handed over is the first part (§4's split)."""
+    from experiments import ensemble as E
+    ens = E.Ensemble(E.Net((2, 6, 6, 1), "sigmoid"), [E.Member(1), E.Member(2)])
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 30, 2)).astype("float32")
+    y = rng.integers(0, 2, (2, 30, 1)).astype("float32")
+    stats = summary.hidden_layer_statistics(ens, x, y)
+    logits, cache = ens.forward(x, training=True, update_statistics=False)
+    ens.backward(logits, y, cache)
+    for i, c in enumerate(cache[:-1]):
+        mean_term = c["a_in"].mean(axis=1, keepdims=True).transpose(0, 2, 1) @ c["dz"].sum(axis=1, keepdims=True)
+        total = summary.norm(c["a_in"].transpose(0, 2, 1) @ c["dz"])
+        np.testing.assert_allclose(stats["grad_norms"][:, i], total, rtol=1e-5)
+        centred = (c["a_in"] - c["a_in"].mean(axis=1, keepdims=True)).transpose(0, 2, 1) @ c["dz"]
+        np.testing.assert_allclose(summary.norm(centred + mean_term), total, rtol=1e-4)
+        np.testing.assert_allclose(stats["centred_norms"][:, i], summary.norm(centred), rtol=1e-5)

@@ -80,8 +80,17 @@ def test_dropout_expectation_check():
 def test_relu_tip_quotes_the_handed_over_gradients(summary_result, tip_results):
     m = tip_results["tip_relu"].metrics
     grads = summary_result.arrays["deep/sigmoid/grad_norms"]
-    assert m["sigmoid_grad_first_mean"] == pytest.approx(grads[0].mean())
-    assert m["sigmoid_grad_ratio_min"] == pytest.approx((grads[-1] / grads[0]).min())
+    hidden = grads.shape[0] - 1  # the last row is the output layer: §4's r leaves it out
+    assert m["sigmoid_grad_first"] == pytest.approx(np.exp(np.log(grads[0]).mean()))  # geometric mean
+    assert m["sigmoid_r_min"] == pytest.approx((grads[0] / grads[hidden - 1]).min())
+    assert m["sigmoid_r"] == pytest.approx(np.exp(np.log(grads[0] / grads[hidden - 1]).mean()))
+
+
+def test_paired_difference_interval():
+    from experiments.tip_common import paired_difference
+    d = paired_difference("x", np.array([1.0, 2.0, 3.0]))
+    assert d["x_points"] == pytest.approx(2.0)
+    assert d["x_half"] == pytest.approx(4.302653 * 1.0 / np.sqrt(3), rel=1e-5)  # t(0.975, 2) · s/√n
 
 
 def test_plateau_exit_is_the_first_step_below_the_threshold():
