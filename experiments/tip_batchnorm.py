@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments.tip_common import listings_of, band, count, figure, legend, per_layer, runs_of, seeds_of, spread, style_axes
+from experiments.tip_common import count, layers_and_training, listings_of, runs_of, seeds_of, spread
 from report.model import Context, Figure, Result, Table
 
 TITLE = "使用批量归一化（BN）稳定训练"
@@ -22,16 +22,8 @@ def run(ctx: Context) -> Result:
     runs = runs_of(ctx, "deep")
     n = seeds_of(ctx)
     plain, bn = runs["sigmoid"], runs["sigmoid_bn"]
-    fig, (left, right) = figure()
-    for k, (name, label) in enumerate(LABELS.items()):
-        per_layer(left, runs[name]["grad_norms"], label, k)
-        loss = runs[name]["step_loss"]
-        band(right, np.arange(1, len(loss) + 1), loss, label, k)
-    style_axes(left, "层（最后 = 输出层）", "‖∂L/∂W‖", "训练前各层梯度（训练模式）", log=True)
-    style_axes(right, "训练步", "训练损失（训练模式）", "训练过程")
-    legend(left)
-    legend(right)
-    fig.tight_layout()
+    fig = layers_and_training(runs, LABELS, "grad_norms", ("层（最后 = 输出层）", "‖∂L/∂W‖", "训练前各层梯度（训练模式）"),
+                              ("训练损失（训练模式）", "训练过程"))
 
     S = ctx.inputs["summary"].metrics
     geo = lambda a, axis=None: np.exp(np.log(a).mean(axis=axis))  # noqa: E731  geometric mean over seeds

@@ -103,3 +103,20 @@ def per_layer(ax, values: np.ndarray, label: str, k: int) -> None:
     ax.errorbar(layers, mean, yerr=[mean - values.min(axis=1), values.max(axis=1) - mean], color=colour,
                 linestyle=line, marker=marker, markersize=4, capsize=2, label=label)
     ax.set_xticks(layers)
+
+
+def layers_and_training(runs, labels: dict[str, str], key: str, left_labels: tuple[str, str, str],
+                        right_labels: tuple[str, str], legend_loc: str | None = None):
+    """The figure of 7.1, 7.2 and 7.4: a quantity per layer before training (left, log scale)
+    and the training loss over the steps with its spread over seeds (right)."""
+    fig, (left, right) = figure()
+    for k, (name, label) in enumerate(labels.items()):
+        per_layer(left, runs[name][key], label, k)
+        loss = runs[name]["step_loss"]
+        band(right, np.arange(1, len(loss) + 1), loss, label, k)
+    style_axes(left, *left_labels, log=True)
+    style_axes(right, "训练步", *right_labels)
+    for ax in (left, right):
+        legend(ax, **({"loc": legend_loc} if legend_loc else {}))
+    fig.tight_layout()
+    return fig

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments.tip_common import listings_of, STYLES, band, count, figure, legend, per_layer, runs_of, seeds_of, spread, style_axes
+from experiments.tip_common import STYLES, count, figure, layers_and_training, legend, listings_of, runs_of, seeds_of, spread, style_axes
 from report.model import Context, Figure, Result
 
 TITLE = "合理初始化权重"
@@ -27,16 +27,8 @@ def run(ctx: Context) -> Result:
     s = ctx.inputs["summary"].metrics
     small_label = LABELS["relu_small"].format(std=float(s["small_std"]))
     labels = LABELS | {"relu_small": small_label}
-    fig, (left, right) = figure()
-    for k, (name, label) in enumerate(labels.items()):
-        per_layer(left, runs[name]["act_std"], label, k)
-        loss = runs[name]["step_loss"]
-        band(right, np.arange(1, len(loss) + 1), loss, label, k)
-    style_axes(left, "隐藏层", "输出在样本间的标准差", "训练前各隐藏层的信号", log=True)
-    style_axes(right, "训练步", "训练损失", "SGD+Momentum 训练")
-    legend(left, loc="lower left")
-    legend(right, loc="lower left")
-    fig.tight_layout()
+    fig = layers_and_training(runs, labels, "act_std", ("隐藏层", "输出在样本间的标准差", "训练前各隐藏层的信号"),
+                              ("训练损失", "SGD+Momentum 训练"), legend_loc="lower left")
 
     hidden = int(runs["relu_he"]["act_std"].shape[0])
     target = float(s["target"])

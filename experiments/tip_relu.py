@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments.tip_common import band, count, figure, legend, per_layer, runs_of, seeds_of, spread, style_axes
+from experiments.tip_common import count, layers_and_training, runs_of, seeds_of, spread
 from report.model import Context, Figure, Result
 
 TITLE = "使用 ReLU 激活函数缓解梯度消失"
@@ -17,16 +17,9 @@ LN2 = float(np.log(2))
 def run(ctx: Context) -> Result:
     runs = runs_of(ctx, "deep")
     n = seeds_of(ctx)
-    fig, (left, right) = figure()
-    for k, (name, label) in enumerate(LABELS.items()):
-        per_layer(left, runs[name]["grad_norms"], label, k)
-        loss = runs[name]["step_loss"]
-        band(right, np.arange(1, len(loss) + 1), loss, label, k)
-    style_axes(left, "层（1 = 第 1 个隐藏层，最后 = 输出层）", "‖∂L/∂W‖", "训练前各层权重梯度", log=True)
-    style_axes(right, "训练步", "训练损失", "训练过程")
-    legend(left)
-    legend(right)
-    fig.tight_layout()
+    fig = layers_and_training(runs, LABELS, "grad_norms",
+                              ("层（1 = 第 1 个隐藏层，最后 = 输出层）", "‖∂L/∂W‖", "训练前各层权重梯度"),
+                              ("训练损失", "训练过程"))
 
     s, r = runs["sigmoid"], runs["relu_xavier"]
     hidden = int(s["grad_norms"].shape[0]) - 1  # rows: hidden layers 1 … hidden, then the output layer
