@@ -59,11 +59,17 @@ def referenced_values(condition: str, metrics: Any, sections: Any) -> tuple[tupl
     return tuple(values.items())
 
 
+_COMPILED: dict[tuple[int, str], Any] = {}  # (id of the environment, condition): compiling costs ~6 ms
+
+
 def evaluate(env, condition: str, context: dict[str, Any]) -> bool:
-    try:
-        expression = env.compile_expression(condition, undefined_to_none=False)
-    except Exception as exc:  # a Jinja syntax error in the condition
-        raise ClaimError(f"claim condition {condition!r} is not an expression: {exc}") from exc
+    key = (id(env), condition)
+    if key not in _COMPILED:
+        try:
+            _COMPILED[key] = env.compile_expression(condition, undefined_to_none=False)
+        except Exception as exc:  # a Jinja syntax error in the condition
+            raise ClaimError(f"claim condition {condition!r} is not an expression: {exc}") from exc
+    expression = _COMPILED[key]
     value = expression(**context)
     if not isinstance(value, (bool, int)) and type(value).__name__ != "bool_":
         raise ClaimError(f"claim condition {condition!r} gave {value!r}, not true or false")

@@ -14,6 +14,7 @@ LIGHT_STYLE = "friendly"
 DARK_STYLE = "github-dark"
 
 
+@lru_cache(maxsize=512)  # the site and the handout show the same listings
 def highlight(code: str, language: str) -> Markup:
     """Tokens that neither style colours become plain text: half the spans, and WeasyPrint
     lays out a listing in about half the time."""

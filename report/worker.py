@@ -36,6 +36,7 @@ POLL_SECONDS = 0.05
 def preload(font: CjkFont) -> None:
     """Everything each experiment needs before its own code runs, done once before forking."""
     import matplotlib.pyplot as plt
+    import scipy.stats  # noqa: F401 - ~1 s that the statistics of §1, §5 and §7 would each pay again
 
     import report.cache  # noqa: F401 - imported here so that every child inherits it
     from report.figures import setup_matplotlib
