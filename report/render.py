@@ -6,6 +6,7 @@ the macros in templates/macros.html; Python supplies the data, templates the HTM
 from __future__ import annotations
 
 import traceback
+from functools import lru_cache, partial
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,14 +157,16 @@ class PageRenderer:
                                keep_trailing_newline=True)
         self.env.filters.update(fixed=fixed, pct=pct, sci=sci, int=integer)
         self.macros = self.env.get_template("macros.html").module
-        self.claims: list[claims.Claim] = []  # declared by the sections of the last render_sections
+        self.claims: list[claims.Claim] = []  # declared by the sections of the last render for the site
+        self.compile_condition = lru_cache(maxsize=None)(partial(self.env.compile_expression, undefined_to_none=False))
 
     def render_sections(self, sections: list[SectionView], numbers: dict[str, str] | None = None,
                         for_print: bool = False) -> None:
         """`numbers` names every discovered section, so sec() can mention one that --only left out;
         `for_print` points figures at their copies made for the PDF."""
         lookup = {s.name: s for s in walk(sections)}
-        self.claims = []
+        if not for_print:  # the handout shows the same sentences: their claims are checked once
+            self.claims = []
         numbers = {**(numbers or {}), **{s.name: s.number for s in lookup.values()}}
         for section in lookup.values():
             section.body = self._render_section(section, lookup, numbers, for_print)
@@ -175,9 +178,11 @@ class PageRenderer:
                         for_print: bool) -> Markup:
         name = f"sections/{section.name}.html"
         data = dict(m=section.m, sections=Lookup(lookup, "section (in this build)"))
-        helpers = _SectionHelpers(section, lookup, numbers, self.macros, self.formulas, for_print)
-        helpers.declare = lambda condition, sentence: self.claims.append(
-            claims.declare(self.env, f"{section.number} {section.name}", condition, sentence, data))
+        def declare(condition: str, sentence: str) -> None:
+            if not for_print:
+                self.claims.append(claims.declare(self.compile_condition, f"{section.number} {section.name}",
+                                                  condition, sentence, data))
+        helpers = _SectionHelpers(section, lookup, numbers, self.macros, self.formulas, declare, for_print)
         try:
             html = self.env.get_template(name).render(
                 **data, figure=helpers.figure, table=helpers.table, listing=helpers.listing, log=helpers.log,
@@ -214,12 +219,12 @@ class _SectionHelpers:
     """The functions a section template calls; they also check each item is placed once."""
 
     def __init__(self, section: SectionView, lookup: dict[str, SectionView], numbers: dict[str, str],
-                 macros, formulas: FormulaRenderer, for_print: bool = False):
+                 macros, formulas: FormulaRenderer, declare, for_print: bool = False):
         self.section, self.lookup, self.macros, self.formulas = section, lookup, macros, formulas
         self.for_print = for_print
         self.numbers = numbers  # every discovered section's number, built or not
         self.placed: list[tuple[str, str]] = []  # (kind, name): names are unique per kind
-        self.declare = lambda condition, sentence: None  # records a claim; set by PageRenderer
+        self.declare = declare  # records a claim with the PageRenderer
 
     def _place(self, kind: str, name: str, items: dict) -> Any:
         if name not in items:
