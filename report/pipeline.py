@@ -23,7 +23,7 @@ from report.pdf import check_pdf_libraries
 from report.handout import HandoutReport, HandoutSource, write_handout
 from report.progress import Progress
 from report.figures import print_variant
-from report.terms import TERMS_FILE, load_terms
+from report.terms import load_terms
 from report.render import FigureView, PageRenderer, SectionView, build_views, walk
 from report.runner import Outcome, Runner, RunSettings
 from report.cache import ResultCache
@@ -116,8 +116,7 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
     try:
         staging.mkdir(parents=True)
         _write_assets(staging, sections, formulas)
-        own_terms = options.settings.root / "templates" / "terms.toml"  # a project's own, like its templates
-        glossary = load_terms(own_terms if own_terms.exists() else TERMS_FILE).terms
+        glossary = load_terms(options.settings.root).terms
         index = renderer.page("index.html", book=book, sections=sections, glossary=glossary,
                               pdf_file=PDF_NAME if options.pdf else None)
         (staging / "index.html").write_text(index, encoding="utf-8")

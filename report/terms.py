@@ -45,8 +45,10 @@ def _around(text: str, match: re.Match) -> str:
     return text[max(0, match.start() - 20):match.end() + 20].replace("\n", " ")
 
 
-def load_terms(path: Path = TERMS_FILE) -> Terms:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+def load_terms(root: Path = ROOT) -> Terms:
+    """A project's own terms.toml, like its templates, else the tutorial's."""
+    path = root / "templates" / "terms.toml"
+    data = tomllib.loads((path if path.exists() else TERMS_FILE).read_text(encoding="utf-8"))
     terms = tuple(Term(t["zh"], t["en"], tuple(t.get("avoid", ()))) for t in data["term"])
     rules = tuple(Rule(re.compile(p["regex"]), p["rule"]) for p in data.get("pattern", ()))
     return Terms(terms, rules)
