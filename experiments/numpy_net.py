@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.special import expit
 
 
 def sigmoid(z):
@@ -323,9 +324,10 @@ def train_many(nets: Sequence[NeuralNetwork], X, y, epochs: int, learning_rate: 
     _check_training_settings(epochs, learning_rate)
     W = [np.stack([net.weights[i] for net in nets]) for i in range(len(first.weights))]
     b = [np.stack([net.biases[i] for net in nets]) for i in range(len(first.biases))]
-    f = HIDDEN_ACTIVATIONS[first.activation][0]
+    # Sigmoid 用 scipy 的 expit：与上面的 sigmoid 是同一个数值稳定的函数，但一次算完，不必分七步
+    f = expit if first.activation == "sigmoid" else HIDDEN_ACTIVATIONS[first.activation][0]
     f_grad = _GRAD_FROM_ACTIVATION[first.activation]
-    out_f = sigmoid if first.output_activation == "sigmoid" else (lambda z: z)
+    out_f = expit if first.output_activation == "sigmoid" else (lambda z: z)
     n_layers, m = len(W), X.shape[0]
     ones = np.ones((1, m))
     z_history = np.empty((len(nets), epochs) + y.shape)
