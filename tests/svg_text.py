@@ -57,8 +57,14 @@ def texts(path: Path) -> tuple[float, list[SvgText]]:
     return svg_width(root), found
 
 
+TALL = re.compile(r"[0-9\u4e00-\u9fff]")  # digits and Chinese: the glyphs that fill a line's height
+
+
 def smallest_on_screen(path: Path, shown_width: float) -> tuple[float, float]:
-    """(font size, ink height) of the smallest text, in CSS px, with the SVG shown `shown_width` px wide."""
+    """(font size, ink height) of the smallest text, in CSS px, the SVG shown `shown_width` px wide.
+    The ink height is taken over texts with a digit or a Chinese character (a lone "z" is only
+    x-height tall at any size)."""
     width, found = texts(path)
-    scale = min(shown_width, width * 4 / 3) / width  # an image is never stretched past its own size
-    return (min(t.font for t in found) * scale, min((t.ink for t in found if t.ink > 0), default=0) * scale)
+    scale = shown_width / width
+    inks = [t.ink for t in found if TALL.search(t.text) and t.ink > 0]
+    return min(t.font for t in found) * scale, min(inks, default=0) * scale
