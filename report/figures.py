@@ -134,19 +134,22 @@ def restack_for_phone(figure) -> None:
         return  # a drawing with labels placed in its data (a diagram): shrunk, they would overlap it
     panels = _panels(figure)
     width, height = figure.get_size_inches()
+    plot_width = PHONE_WIDTH_IN - PHONE_PANEL_MARGIN_IN
+    grown = PHONE_MIN_PT / min(PHONE_MIN_PT, _smallest_font(figure))
+    one_column = len(panels) > 1 and all(top.get_gridspec().ncols == 1 for top, _ in panels)
+    low, high = PHONE_PANEL_ASPECT
     aspects = []
-    one_column = all(top.get_gridspec().ncols == 1 for top, _ in panels)
     for top, _ in panels:
         box = top.get_position(figure)
-        low, high = PHONE_PANEL_ASPECT
-        low = 0.1 if one_column and len(panels) > 1 else low  # already a column: keep its proportions
-        aspects.append(min(high, max(low, (box.height * height) / (box.width * width))))
+        if one_column:  # already a column (rows of a heatmap): as tall as before, plus what its text grows
+            aspects.append(min(high, box.height * height * grown / plot_width))
+        else:
+            aspects.append(min(high, max(low, (box.height * height) / (box.width * width))))
     _enlarge_text(figure)
-    plot_width = PHONE_WIDTH_IN - PHONE_PANEL_MARGIN_IN
     heights = [plot_width * a + PHONE_PANEL_MARGIN_IN for a in aspects]
     figure.set_size_inches(PHONE_WIDTH_IN, sum(heights) + _figure_level_heights(figure), forward=False)
     if panels:
-        column = GridSpec(len(panels), 1, figure=figure, height_ratios=heights)
+        column = GridSpec(len(panels), 1, figure=figure, height_ratios=aspects)  # tight_layout spaces them
         for row, (top, axes) in enumerate(panels):
             _move_cell(top, column[row], axes)
             _label_shared_y(axes[0])
@@ -215,6 +218,13 @@ def _legends_below_their_axes_follow_the_label(figure) -> bool:
         legend.set_bbox_to_anchor((x, y), transform=ax.transAxes)
         moved = True
     return moved
+
+
+def _smallest_font(figure) -> float:
+    from matplotlib.text import Text
+
+    sizes = [t.get_fontsize() for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    return min(sizes, default=PHONE_MIN_PT)
 
 
 def _enlarge_text(figure) -> None:
