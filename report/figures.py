@@ -283,7 +283,7 @@ def _fit(figure) -> None:
         if artist is figure._suptitle:
             continue  # tight_layout makes room for it
         if (box.y0 + box.y1) / 2 < 0.5:
-            bottom = max(bottom, box.y1 + 0.01)
+            bottom = max(bottom, box.y1)  # tight_layout pads from the edge of its rect
         else:
-            top = min(top, box.y0 - 0.01)
+            top = min(top, box.y0)
     figure.tight_layout(rect=(0, bottom, 1, top))
