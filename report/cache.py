@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 
 from report.discover import ROOT, Experiment
-from report.figures import print_variant
+from report.figures import phone_variant, print_variant
 from report.model import Context, Figure, Listing, Result, Table
 
 SCHEMA_VERSION = "1"
@@ -108,7 +108,7 @@ def _digest(path: Path) -> str:
 
 def write_result(result: Result, directory: Path, seconds: float) -> None:
     """Serialise a Result whose figures are already exported into `directory`."""
-    names = [name for f in result.figures for name in (f.path, print_variant(f.path))]
+    names = [name for f in result.figures for name in (f.path, print_variant(f.path), phone_variant(f.path))]
     files = {name: _digest(directory / name) for name in names}
     if result.arrays:
         import numpy as np

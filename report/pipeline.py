@@ -22,7 +22,7 @@ from report.highlight import print_stylesheet, stylesheet
 from report.pdf import check_pdf_libraries
 from report.handout import HandoutReport, HandoutSource, write_handout
 from report.progress import Progress
-from report.figures import print_variant
+from report.figures import phone_variant, print_variant
 from report.terms import load_terms
 from report.render import FigureView, PageRenderer, SectionView, build_views, walk
 from report.runner import Outcome, Runner, RunSettings
@@ -159,6 +159,7 @@ def _write_assets(staging: Path, sections: list[SectionView], formulas: FormulaR
         (staging / figure.src).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(figure.source, staging / figure.src)
         shutil.copyfile(figure.source.with_name(print_variant(figure.source.name)), staging / figure.print_src)
+        shutil.copyfile(figure.source.with_name(phone_variant(figure.source.name)), staging / figure.phone_src)
     (staging / "math").mkdir()
     for name, path in formulas.used.items():
         shutil.copyfile(path, staging / "math" / name)

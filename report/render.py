@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from report import claims
 from report.discover import ROOT
-from report.figures import print_variant
+from report.figures import phone_variant, print_variant, svg_size
 from report.formulas import FormulaError, FormulaRenderer
 from report.highlight import highlight
 from report.model import Listing, Result
@@ -64,6 +64,8 @@ class FigureView:
     # CSS pixels: the browser keeps room for a lazily loaded figure, so a link into the page
     # lands on its target before the figures above it have loaded (Safari has no scroll anchoring)
     size: tuple[int, int] | None
+    phone_src: str = ""  # panels stacked in one column, larger text: what narrow screens load
+    phone_size: tuple[int, int] | None = None
 
 
 @dataclass
@@ -98,9 +100,11 @@ def build_views(outcomes: list[Outcome]) -> list[SectionView]:
         figures, tables = {}, {}
         for f in result.figures:
             figure_no += 1
+            phone = phone_variant(f.path)
             figures[f.name] = FigureView(figure_no, f"fig-{e.name}-{f.name}", f"figures/{e.name}/{f.path}",
                                          outcome.directory / f.path,
-                                         f"figures/{e.name}/{print_variant(f.path)}", f.caption, f.alt, f.size)
+                                         f"figures/{e.name}/{print_variant(f.path)}", f.caption, f.alt, f.size,
+                                         f"figures/{e.name}/{phone}", svg_size(outcome.directory / phone))
         for t in result.tables:
             table_no += 1
             tables[t.name] = TableView(table_no, f"tab-{e.name}-{t.name}", t.header, t.rows, t.caption)
@@ -237,7 +241,7 @@ class _SectionHelpers:
 
     def figure(self, name: str) -> Markup:
         view = self._place("figure", name, self.section.figures)
-        return Markup(self.macros.figure(view, view.print_src if self.for_print else view.src))
+        return Markup(self.macros.figure(view, view.print_src if self.for_print else view.src, self.for_print))
 
     def table(self, name: str) -> Markup:
         return Markup(self.macros.table(self._place("table", name, self.section.tables)))

@@ -154,3 +154,32 @@ def test_only_builds_what_the_section_uses_and_cites(project):
     report = project.build(only=["gamma"])
     assert statuses(report) == {"alpha": "ran", "gamma": "ran"}
     assert "见第 2 节" in (project.root / "site" / "index.html").read_text(encoding="utf-8")
+
+
+def test_every_figure_opens_full_size_and_phones_load_files_that_exist(project):
+    import re
+
+    project.experiment("plot", '''
+        import matplotlib.pyplot as plt
+        from report.model import Figure, Result
+        TITLE = "作图"
+        ORDER = 1
+        def run(ctx):
+            fig, axes = plt.subplots(1, 2, figsize=(6, 2.5))
+            for ax in axes:
+                ax.plot([0, 1], [1, 0])
+                ax.set_title("中文标题")
+            return Result(figures=[Figure("f", fig, "标题", "两条下降的直线")])
+    ''')
+    project.template("plot", "{{ figure('f') }}")
+    project.build()
+    site = project.root / "site"
+    html = (site / "index.html").read_text(encoding="utf-8")
+    [link] = re.findall(r'<a class="figure-open" href="([^"]+)">', html)
+    [(media, phone, width, height)] = re.findall(
+        r'<source media="([^"]+)" srcset="([^"]+)" width="(\d+)" height="(\d+)">', html)
+    [img] = re.findall(r'<picture>.*?<img src="([^"]+)" alt="两条下降的直线"', html, re.DOTALL)
+    assert link == img == "figures/plot/f.svg" and (site / link).is_file()
+    assert phone == "figures/plot/f.phone.svg" and (site / phone).is_file()
+    assert int(height) > int(width) and "max-width" in media  # two panels, one above the other
+    assert "打开原尺寸图 1" in html.split('class="figure-open"')[1].split("</a>")[0]  # in the link's name

@@ -136,3 +136,22 @@ def test_the_handout_names_a_folded_listing_instead_of_printing_it(tmp_path):
     PageRenderer(FormulaRenderer(tmp_path / "math"), root).render_sections(sections, for_print=True)
     html = str(sections[0].body)
     assert "快速版本" in html and "未印出" in html and "highlight" not in html
+
+
+def test_a_figure_links_to_its_full_size_and_offers_phones_a_stacked_copy(tmp_path):
+    site = render(tmp_path, GOOD)["one"]
+    assert '<a class="figure-open" href="figures/one/a.svg">' in site
+    assert '<source media="(max-width: 640px)" srcset="figures/one/a.phone.svg">' in site  # no file: no size
+    assert '<img src="figures/one/a.svg" alt="alt"' in site and "打开原尺寸图 1" in site
+
+
+def test_the_handout_prints_the_figure_without_link_or_phone_copy(tmp_path):
+    root = tmp_path / "proj"
+    (root / "templates" / "sections").mkdir(parents=True)
+    for name, text in GOOD.items():
+        (root / "templates" / "sections" / f"{name}.html").write_text(text, encoding="utf-8")
+    sections = build_views(two_sections())
+    PageRenderer(FormulaRenderer(tmp_path / "math"), root).render_sections(sections, for_print=True)
+    html = str(sections[0].body)
+    assert '<figure class="figure" id="fig-one-a">\n  <img src="figures/one/a.print.svg" alt="alt" loading="lazy">' in html
+    assert "<picture" not in html and "figure-open" not in html and "phone" not in html
