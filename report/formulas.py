@@ -38,6 +38,13 @@ class Formula:
     height_em: float = 0.0
     baseline_em: float = 0.0  # distance of the baseline below the image's bottom edge (negative)
 
+    @property
+    def text_size_em(self) -> float:
+        """A font size at which `text` (in the handout's sans serif) is no wider than the image: text
+        sticking out over the words after it gets them mixed up when a PDF's text is extracted."""
+        estimate = sum(0.3 if c in " ()[]{},.;:|′/" else 0.62 for c in self.text)  # ems, on the wide side
+        return min(1.0, self.width_em / estimate) if estimate else 1.0
+
 
 class FormulaRenderer:
     def __init__(self, cache_dir: Path):
@@ -291,7 +298,8 @@ def _linear(el: ET.Element) -> str:
         return " ".join(_linear(cell) for cell in kids)
     text = ""  # math, mrow, mstyle, mtd
     for before, kid in zip([None] + kids, kids):
-        juxtaposed = before is not None and {before.tag, kid.tag} & _SCRIPTED and {before.tag, kid.tag} <= _TERMS
+        juxtaposed = before is not None and {before.tag, kid.tag} & _SCRIPTED and {before.tag, kid.tag} <= _TERMS \
+            and not (len(kid) and kid[0].tag == "mo")  # not before the ")" latex2mathml makes the base of "(a − b)^2"
         text += (" " if juxtaposed else "") + _linear(kid)  # "β_1 m_t", not "β_1m_t"
     return text
 
