@@ -8,6 +8,8 @@ handout lays invisibly over the image, so text extracted from the PDF is not mis
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
@@ -20,6 +22,16 @@ SIZE = 20.0  # ziamath's units per em; the image is then sized in em to follow t
 STYLE = "plain-paths-1"  # part of each SVG's cache name: change it when the output changes
 _DIMENSIONS = re.compile(r'width="([\d.]+)" height="([\d.]+)"')
 _UNKNOWN_COMMAND = re.compile(r">(\\[A-Za-z]+)<")  # latex2mathml keeps what it cannot parse as text
+
+
+def _code_version() -> str:
+    """Part of each MathML cache name: this file (the tidying) and the converter's version."""
+    from importlib.metadata import version
+
+    return hashlib.sha256(Path(__file__).read_bytes() + version("latex2mathml").encode()).hexdigest()[:16]
+
+
+_CODE = _code_version()
 _XMLNS = ' xmlns="http://www.w3.org/1998/Math/MathML"'
 
 
@@ -54,11 +66,10 @@ class FormulaRenderer:
 
     def render(self, latex: str, display: bool, for_print: bool = False) -> Formula:
         """MathML for the site; with `for_print`, an SVG for the handout."""
-        parts = to_mathml(latex, display)
-        text = " ".join(linear_text(part) for part in parts)
+        parts, text, characters = self._mathml(latex, display)
         if not for_print:
-            self.characters.update(char for part in parts for node in part.iter() for char in node.text or "")
-            return Formula(latex, display, text, tuple(Markup(ET.tostring(p, encoding="unicode")) for p in parts))
+            self.characters.update(characters)
+            return Formula(latex, display, text, tuple(map(Markup, parts)))
         digest = hashlib.sha256(f"{STYLE}:{display}:{latex}".encode()).hexdigest()[:16]
         svg_path = self.cache_dir / f"{digest}.svg"
         meta_path = self.cache_dir / f"{digest}.txt"
@@ -67,6 +78,23 @@ class FormulaRenderer:
         width, height, yofst = map(float, meta_path.read_text().split())
         self.used[svg_path.name] = svg_path
         return Formula(latex, display, text, (), svg_path.name, width / SIZE, height / SIZE, yofst / SIZE)
+
+    def _mathml(self, latex: str, display: bool) -> tuple[list[str], str, str]:
+        """The MathML parts, the linear text and the characters shown, kept on disk like the SVGs
+        (the site and the handout each ask for every formula; a rebuild should not convert again)."""
+        digest = hashlib.sha256(f"{_CODE}:{display}:{latex}".encode()).hexdigest()[:16]
+        path = self.cache_dir / f"{digest}.json"
+        if path.exists():
+            return tuple(json.loads(path.read_text(encoding="utf-8")))
+        elements = to_mathml(latex, display)
+        parts = [ET.tostring(e, encoding="unicode") for e in elements]
+        text = " ".join(linear_text(e) for e in elements)
+        characters = "".join(sorted({c for e in elements for node in e.iter() for c in node.text or ""}))
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp-{os.getpid()}")
+        tmp.write_text(json.dumps([parts, text, characters], ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+        return parts, text, characters
 
     def _typeset(self, latex: str, display: bool, svg_path: Path, meta_path: Path) -> None:
         import ziamath
@@ -139,6 +167,7 @@ _LARGE = {"∑", "∏", "∫", "⋃", "⋂"}
 _ROWS = {"math", "mrow", "mstyle", "mtd", "msqrt"}  # elements whose children sit side by side
 _OPENING = {"(", "[", "{", "|", "‖", "⟨"}
 _CLOSING = {")", "]", "}", "|", "‖", "⟩"}
+_FENCES = _OPENING | _CLOSING
 
 
 def to_mathml(latex: str, display: bool) -> list[ET.Element]:
@@ -265,7 +294,7 @@ _SPACED = set("=<>≤≥≈∼∈+−×·⊙→←⟹⇒")
 
 def linear_text(element: ET.Element) -> str:
     """The formula as one line of text, in the spirit of UnicodeMath: "e^(−z)", "(a − y)/m"."""
-    return re.sub(r"\s+", " ", _linear(element)).strip()
+    return unicodedata.normalize("NFC", re.sub(r"\s+", " ", _linear(element)).strip())  # ẑ as one character
 
 
 def _linear(el: ET.Element) -> str:
@@ -299,7 +328,8 @@ def _linear(el: ET.Element) -> str:
     text = ""  # math, mrow, mstyle, mtd
     for before, kid in zip([None] + kids, kids):
         juxtaposed = before is not None and {before.tag, kid.tag} & _SCRIPTED and {before.tag, kid.tag} <= _TERMS \
-            and not (len(kid) and kid[0].tag == "mo")  # not before the ")" latex2mathml makes the base of "(a − b)^2"
+            and not {before.text, kid.text} & _FENCES \
+            and not (len(kid) and (kid[0].text or "") in _CLOSING)  # not before the ")" latex2mathml makes the base of "(a − b)^2"
         text += (" " if juxtaposed else "") + _linear(kid)  # "β_1 m_t", not "β_1m_t"
     return text
 
