@@ -162,6 +162,8 @@ def _subset_font(characters: str, path: Path) -> None:
 FUNCTIONS = {"log", "ln", "exp", "tanh", "sinh", "cosh", "sin", "cos", "tan", "max", "min", "arg", "softplus",
              "det", "sup", "inf", "lim"}
 _QQUAD = "2em"  # the width latex2mathml gives \qquad: where a display formula may wrap
+INLINE_UNBROKEN = 20  # characters of linear text up to which an inline formula is kept in one piece
+_BREAK_AFTER = set("=<>≤≥≈∼∈⟹→+−")
 _PRIMES = {"′", "″", "‴"}
 _LARGE = {"∑", "∏", "∫", "⋃", "⋂"}
 _ROWS = {"math", "mrow", "mstyle", "mtd", "msqrt"}  # elements whose children sit side by side
@@ -185,7 +187,12 @@ def to_mathml(latex: str, display: bool) -> list[ET.Element]:
     root = ET.fromstring(source.replace(_XMLNS, ""))
     tidy(root, display)
     children = list(root[0]) if len(root) == 1 and root[0].tag == "mrow" else list(root)
-    groups = _split_at_qquad(children) if display else [children]
+    if display:
+        groups = _split_at_qquad(children)
+    elif len(linear_text(root)) > INLINE_UNBROKEN:
+        groups = _split_after_operators(children)
+    else:
+        groups = [children]
     parts = []
     for group in groups:
         math = ET.Element("math", {"displaystyle": "true"} if display else {})
@@ -193,6 +200,19 @@ def to_mathml(latex: str, display: bool) -> list[ET.Element]:
         row.extend(group)
         parts.append(math)
     return parts
+
+
+def _split_after_operators(children: list[ET.Element]) -> list[list[ET.Element]]:
+    """A long inline formula may break after a top-level relation or binary operator, as TeX
+    breaks one in a paragraph: a <math> does not break inside, and a phone column is ~20 em."""
+    groups: list[list[ET.Element]] = [[]]
+    for index, child in enumerate(children):
+        groups[-1].append(child)
+        operator = child.tag == "mo" and (child.text or "") in _BREAK_AFTER
+        unary = index == 0 or children[index - 1].tag == "mo"
+        if operator and not unary and index < len(children) - 1:
+            groups.append([])
+    return groups
 
 
 def _split_at_qquad(children: list[ET.Element]) -> list[list[ET.Element]]:
@@ -336,7 +356,7 @@ def _linear(el: ET.Element) -> str:
 
 _SCRIPTED = {"msub", "msup", "msubsup", "munderover", "mfrac", "msqrt"}
 _TERMS = _SCRIPTED | {"mi", "mn", "mover"}
-_TOKEN = re.compile(r"[\w.′∂∑\u0300-\u036f]+")
+_TOKEN = re.compile(r"[\w.′∂∑⊤\u0300-\u036f]+")
 
 
 def _superscript(el: ET.Element) -> str:
@@ -346,7 +366,7 @@ def _superscript(el: ET.Element) -> str:
 
 def _base(el: ET.Element) -> str:
     text = linear_text(el)
-    return text if _TOKEN.fullmatch(text) or el.tag == "mo" else f"({text})"
+    return text if _TOKEN.fullmatch(text) or el.tag == "mo" or _enclosed(text) else f"({text})"
 
 
 def _grouped(el: ET.Element) -> str:

@@ -88,6 +88,12 @@ def test_a_display_formula_wraps_at_qquad_and_an_arrow_goes_with_what_follows():
     assert len(mathml(r"a = 1, \qquad b = 2")) == 1  # an inline formula stays whole
 
 
+def test_a_long_inline_formula_may_break_after_a_relation_or_operator_like_tex():
+    parts = mathml(r"\partial L / \partial W = a^{\top} \delta - \bar a^{\top} \sum_i \delta_i")
+    assert len(parts) == 3 and parts[0].endswith("<mo>=</mo></mrow></math>") and "<mo>−</mo></mrow>" in parts[1]
+    assert len(mathml(r"-a = b")) == 1  # short: whole
+
+
 def test_tidying_for_mathml_core():
     assert "<mi>σ</mi><mi>′</mi>" in mathml(r"\sigma'(z)")[0]  # a prime beside the letter, not raised again
     assert "<mi>ReLU</mi>" in mathml(r"\mathrm{ReLU}(z)")[0]  # one word, not four letters
