@@ -129,7 +129,7 @@ class FormulaRenderer:
 
 
 FONT_FAMILY = "Lecture Math"  # a modified (subset) font may not carry the original's name
-FONT_STYLE = "stix2-subset-2"  # part of the font's cache name: change it when the subset changes
+FONT_STYLE = "stix2-subset-3"  # part of the font's cache name: change it when the subset changes
 # ASCII, and the mathematical italic letters browsers substitute for one-letter <mi> (text-transform: math-auto)
 _ALWAYS = "".join(map(chr, [*range(0x20, 0x7F), 0x210E, *range(0x1D434, 0x1D468), *range(0x1D6E2, 0x1D71C)]))
 
@@ -144,7 +144,7 @@ def _subset_font(characters: str, path: Path) -> None:
     options.hinting = False  # browsers on screens of today hardly use TrueType hints
     options.layout_features = ["*"]  # ssty (script-size glyphs) and the rest
     options.name_IDs = [0, 1, 2, 3, 4, 5, 6, 13, 14]  # keep the copyright and licence
-    font = TTFont(source)
+    font = TTFont(source, recalcTimestamp=False)  # the same bytes from every build
     subsetter = subset.Subsetter(options)
     subsetter.populate(text=characters)
     subsetter.subset(font)
