@@ -162,6 +162,8 @@ def _subset_font(characters: str, path: Path) -> None:
 FUNCTIONS = {"log", "ln", "exp", "tanh", "sinh", "cosh", "sin", "cos", "tan", "max", "min", "arg", "softplus",
              "det", "sup", "inf", "lim"}
 _QQUAD = "2em"  # the width latex2mathml gives \qquad: where a display formula may wrap
+DISPLAY_UNBROKEN = 40  # characters of linear text up to which a display formula's part stays whole
+_RELATIONS = set("=≈")
 INLINE_UNBROKEN = 20  # characters of linear text up to which an inline formula is kept in one piece
 _BREAK_AFTER = set("=<>≤≥≈∼∈⟹→+−")
 _PRIMES = {"′", "″", "‴"}
@@ -188,14 +190,20 @@ def to_mathml(latex: str, display: bool) -> list[ET.Element]:
     tidy(root, display)
     children = list(root[0]) if len(root) == 1 and root[0].tag == "mrow" else list(root)
     if display:
-        groups = _split_at_qquad(children)
+        groups, continued = [], []  # continued: a piece carries on the line of the one before, no gap
+        for group in _split_at_qquad(children):
+            pieces = _split_before_relations(group) if len(_row_text(group)) > DISPLAY_UNBROKEN else [group]
+            groups += pieces
+            continued += [False] + [True] * (len(pieces) - 1)
     elif len(linear_text(root)) > INLINE_UNBROKEN:
         groups = _split_after_operators(children)
     else:
         groups = [children]
     parts = []
-    for group in groups:
+    for index, group in enumerate(groups):
         math = ET.Element("math", {"displaystyle": "true"} if display else {})
+        if display and continued[index]:
+            math.set("class", "continued")
         row = ET.SubElement(math, "mrow") if len(group) > 1 else math
         row.extend(group)
         parts.append(math)
@@ -212,6 +220,24 @@ def _split_after_operators(children: list[ET.Element]) -> list[list[ET.Element]]
         unary = index == 0 or children[index - 1].tag == "mo"
         if operator and not unary and index < len(children) - 1:
             groups.append([])
+    return groups
+
+
+def _row_text(children: list[ET.Element]) -> str:
+    row = ET.Element("mrow")
+    row.extend(children)
+    return linear_text(row)
+
+
+def _split_before_relations(children: list[ET.Element]) -> list[list[ET.Element]]:
+    """A long chain "a = b = c" in display may go on the next line before an "=", as TeX's
+    multi-line displays break it: on a phone the chain then wraps instead of scrolling."""
+    groups: list[list[ET.Element]] = [[]]
+    for index, child in enumerate(children):
+        if index > 0 and child.tag == "mo" and (child.text or "") in _RELATIONS \
+                and (len(groups) > 1 or len(_row_text(groups[0])) > 4):  # "L" is not a line of its own
+            groups.append([])
+        groups[-1].append(child)
     return groups
 
 

@@ -14,7 +14,7 @@ CORE_ELEMENTS = {"math", "mrow", "mi", "mn", "mo", "mtext", "mspace", "ms", "mfr
 CORE_ATTRIBUTES = {"display", "displaystyle", "scriptlevel", "mathvariant", "form", "fence", "separator",
                    "lspace", "rspace", "stretchy", "symmetric", "maxsize", "minsize", "largeop", "movablelimits",
                    "accent", "accentunder", "width", "height", "depth", "linethickness", "columnspan", "rowspan",
-                   "columnalign"}  # columnalign: not Core, but style.css aligns the cells it marks
+                   "columnalign", "class"}  # columnalign: not Core, but style.css aligns the cells it marks
 
 
 def template_formulas() -> list[tuple[str, bool]]:
@@ -86,6 +86,21 @@ def test_a_display_formula_wraps_at_qquad_and_an_arrow_goes_with_what_follows():
     assert len(parts) == 3
     assert parts[2].startswith('<math displaystyle="true"><mrow><mo>⟹</mo>')
     assert len(mathml(r"a = 1, \qquad b = 2")) == 1  # an inline formula stays whole
+
+
+def test_a_long_display_chain_may_go_on_before_an_equals_sign_but_no_short_left_side_stands_alone(tmp_path):
+    from report.render import PageRenderer
+
+    latex = (r"\frac{\partial L}{\partial z} = \frac{\partial L}{\partial a}\,\sigma'(z) = "
+             r"\frac{1}{m}\cdot\frac{a - y}{a(1 - a)}\cdot a(1 - a) = \frac{a - y}{m}")
+    parts = mathml(latex, display=True)
+    assert len(parts) == 4
+    assert all(p.startswith('<math displaystyle="true" class="continued"><mrow><mo>=</mo>') for p in parts[1:])
+    renderer = PageRenderer(FormulaRenderer(tmp_path))
+    html = str(renderer.macros.formula(renderer.formulas.render(latex, display=True)))
+    assert html.count('<wbr><math displaystyle="true" class="continued">') == 3  # joined without a gap
+    long_left = r"L = -\frac{1}{m}\sum_{k=1}^{m}\left[ y_k \log a_k + (1 - y_k)\log(1 - a_k) \right]"
+    assert len(mathml(long_left, display=True)) == 1
 
 
 def test_a_long_inline_formula_may_break_after_a_relation_or_operator_like_tex():
