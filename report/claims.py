@@ -42,11 +42,13 @@ def _show(value: Any) -> str:
 
 
 _IMAGE = re.compile(r'<img[^>]*\balt="([^"]*)"[^>]*>')
+_MATH_SPACE = re.compile(r"<mspace\b[^>]*>")
 
 
 def sentence_of(html: str) -> str:
-    """The sentence as text; a formula (an image) by its LaTeX."""
-    text = " ".join(_TAG.sub("", _IMAGE.sub(lambda m: html_unescape(m[1]), html)).split())
+    """The sentence as text; a formula by its text (MathML, spaced as shown) or, as an image, by its LaTeX."""
+    html = _IMAGE.sub(lambda m: html_unescape(m[1]), _MATH_SPACE.sub(" ", html))
+    text = " ".join(html_unescape(_TAG.sub("", html)).split())
     return text if len(text) <= 120 else text[:117] + "…"
 
 

@@ -124,8 +124,10 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
         handout = None
         if options.pdf:
             started = time.perf_counter()
-            handout = write_handout(handout_source(renderer, sections, report.numbers, book, font, glossary), staging,
-                                    staging / PDF_NAME, options.cache_dir / "pdf", options.settings.jobs)
+            source = handout_source(renderer, sections, report.numbers, book, font, glossary)
+            _write_formula_images(staging, formulas)
+            handout = write_handout(source, staging, staging / PDF_NAME, options.cache_dir / "pdf", options.settings.jobs)
+            shutil.rmtree(staging / "math")  # the handout's formulas: the site shows MathML
             for figure in figures(sections):
                 (staging / figure.print_src).unlink()  # made for the PDF, not published
             report.stages["pdf"] = time.perf_counter() - started
@@ -160,6 +162,11 @@ def _write_assets(staging: Path, sections: list[SectionView], formulas: FormulaR
         shutil.copyfile(figure.source, staging / figure.src)
         shutil.copyfile(figure.source.with_name(print_variant(figure.source.name)), staging / figure.print_src)
         shutil.copyfile(figure.source.with_name(phone_variant(figure.source.name)), staging / figure.phone_src)
+    shutil.copyfile(formulas.math_font(), staging / "math.woff2")
+
+
+def _write_formula_images(staging: Path, formulas: FormulaRenderer) -> None:
+    """The SVGs of the handout's formulas (the print render has run), for WeasyPrint to read."""
     (staging / "math").mkdir()
     for name, path in formulas.used.items():
         shutil.copyfile(path, staging / "math" / name)

@@ -277,10 +277,10 @@ class _SectionHelpers:
         raise RenderError(f"sec({name!r}): no such section (known: {', '.join(self.numbers)})")
 
     def tex(self, latex: str) -> Markup:
-        return Markup(self.macros.formula(self.formulas.render(latex, display=True)))
+        return Markup(self.macros.formula(self.formulas.render(latex, display=True, for_print=self.for_print)))
 
     def itex(self, latex: str) -> Markup:
-        return Markup(self.macros.formula(self.formulas.render(latex, display=False)))
+        return Markup(self.macros.formula(self.formulas.render(latex, display=False, for_print=self.for_print)))
 
     def claim(self, condition: str, caller) -> Markup:
         """{% call claim("m.a > m.b") %}sentence{% endcall %}: the sentence, with its condition recorded."""
