@@ -33,6 +33,7 @@
       var status = document.createElement('span');
       status.className = 'visually-hidden';
       status.setAttribute('role', 'status');
+      status.setAttribute('aria-live', 'polite');
       var row = listing.querySelector(':scope > figcaption');
       if (!row) {
         row = document.createElement('div');
