@@ -18,20 +18,93 @@
       if (el) observer.observe(el);
     });
   }
-  // A copy button on every code listing.
+
+  // A copy button on every code listing, in a place of its own: the right end of the caption
+  // row (or of a bar above the code of a folded listing), never over the code. A polite live
+  // region says whether copying worked.
   if (navigator.clipboard) {
-    document.querySelectorAll('.highlight').forEach(function (block) {
+    document.querySelectorAll('.listing').forEach(function (listing) {
+      var pre = listing.querySelector('.highlight pre');
+      if (!pre) return;
       var button = document.createElement('button');
       button.className = 'copy';
       button.type = 'button';
       button.textContent = '复制';
+      var status = document.createElement('span');
+      status.className = 'visually-hidden';
+      status.setAttribute('role', 'status');
+      status.setAttribute('aria-live', 'polite');
+      var row = listing.querySelector(':scope > figcaption');
+      if (!row) {
+        row = document.createElement('div');
+        row.className = 'listing-bar';
+        var box = pre.closest('.scroll-x') || pre;
+        box.parentNode.insertBefore(row, box);
+      }
+      row.appendChild(button);
+      row.appendChild(status);
+      var timer;
+      function say(text, label) {
+        status.textContent = text;
+        button.textContent = label;
+        clearTimeout(timer);
+        timer = setTimeout(function () { button.textContent = '复制'; status.textContent = ''; }, 2000);
+      }
       button.addEventListener('click', function () {
-        navigator.clipboard.writeText(block.querySelector('pre').innerText).then(function () {
-          button.textContent = '复制成功';
-          setTimeout(function () { button.textContent = '复制'; }, 1500);
-        });
+        navigator.clipboard.writeText(pre.innerText).then(
+          function () { say('代码已复制到剪贴板', '已复制'); },
+          function () { say('复制失败，请手动选中代码复制', '复制失败'); });
       });
-      block.appendChild(button);
     });
+  }
+
+  // Scroll boxes are in the tab order (tabindex="0" in the markup) so the keyboard can scroll
+  // them; where nothing overflows, the extra tab stop is taken out again.
+  var scrollers = Array.prototype.slice.call(document.querySelectorAll('.scroll-x, .equation, .log pre'));
+  function updateTabStops() {
+    scrollers.forEach(function (el) {
+      var overflows = el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1;
+      if (overflows) el.setAttribute('tabindex', '0');
+      else if (el !== document.activeElement) el.removeAttribute('tabindex');
+    });
+  }
+  updateTabStops();
+  var resizeTimer;
+  window.addEventListener('resize', function () { clearTimeout(resizeTimer); resizeTimer = setTimeout(updateTabStops, 200); });
+  document.addEventListener('toggle', updateTabStops, true); // a folded listing opened
+  window.addEventListener('load', updateTabStops); // formula images have their size
+
+  // Theme switch: 自动 / 浅色 / 深色, remembered. The choice is applied before the first paint by
+  // the small script in <head>; this only builds the control.
+  var header = document.querySelector('.masthead-inner');
+  if (header) {
+    var root = document.documentElement;
+    var stored = null;
+    try { stored = localStorage.getItem('theme'); } catch (e) { /* storage off: choice lasts this page */ }
+    var group = document.createElement('div');
+    group.className = 'theme-switch';
+    group.setAttribute('role', 'group');
+    group.setAttribute('aria-label', '配色');
+    var choices = [['auto', '自动'], ['light', '浅色'], ['dark', '深色']];
+    var buttons = choices.map(function (choice) {
+      var b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = choice[1];
+      b.dataset.theme = choice[0];
+      b.addEventListener('click', function () { apply(choice[0], true); });
+      group.appendChild(b);
+      return b;
+    });
+    function apply(theme, remember) {
+      if (theme === 'light' || theme === 'dark') root.dataset.theme = theme;
+      else delete root.dataset.theme;
+      buttons.forEach(function (b) { b.setAttribute('aria-pressed', String(b.dataset.theme === theme)); });
+      if (remember) {
+        try { if (theme === 'auto') localStorage.removeItem('theme'); else localStorage.setItem('theme', theme); }
+        catch (e) { /* not remembered */ }
+      }
+    }
+    apply(stored === 'light' || stored === 'dark' ? stored : 'auto', false);
+    header.appendChild(group);
   }
 })();
