@@ -205,3 +205,19 @@ def test_every_notebook_runs_outside_the_repository_and_prints_the_pages_numbers
             wrong = {k: (v, metrics.get(k)) for k, v in expected[section].items() if not same(v, metrics.get(k))}
             assert not wrong and metrics.keys() == expected[section].keys(), (notebook.name, section, wrong)
     print("notebook execution:", ", ".join(times))
+
+
+def test_the_handout_list_names_every_notebook_with_the_sites_address(tmp_path):
+    from types import SimpleNamespace
+
+    from report.formulas import FormulaRenderer
+    from report.render import PageRenderer
+
+    renderer = PageRenderer(FormulaRenderer(tmp_path / "math"))
+    sections = [SimpleNamespace(number="1", title="甲", notebook="notebooks/01-a.ipynb"),
+                SimpleNamespace(number="2", title="乙", notebook="notebooks/02-b.ipynb")]
+    with_url = renderer.page("notebook_list.html", sections=sections, book=SimpleNamespace(url="https://x.io/nn/"))
+    assert 'href="https://x.io/nn/notebooks/02-b.ipynb"' in with_url and "甲" in with_url
+    without = renderer.page("notebook_list.html", sections=sections, book=SimpleNamespace(url=""))
+    assert "<code>notebooks/01-a.ipynb</code>" in without and "href" not in without
+    assert renderer.page("notebook_list.html", sections=[], book=SimpleNamespace(url="")).strip() == ""
