@@ -19,13 +19,14 @@ import html
 import re
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
 import nbformat
 from nbformat import v4
 
-from report.cache import project_sources
+from report.cache import _imported_names, _module_file
 from report.discover import ROOT, Experiment
 from report.fonts import PREFERRED_FAMILIES
 from report.render import NOTEBOOK_MARK, SectionView, walk
@@ -42,6 +43,10 @@ FONT_PACKAGE, FONT_PACKAGE_VERSION, FONT_FILE = "mplfonts", "0.0.11", "NotoSansC
 # code imports, plus what the set-up cell itself uses. IPython comes with Jupyter.
 ALWAYS = ("numpy", "matplotlib")
 NOT_PINNED = {"IPython", "experiments", "report", "lesson"}
+# Import name -> the distributions that provide it (the first one is what the notebook pins; the
+# set-up cell installs tensorflow-cpu on Linux x86-64 as pyproject.toml does). Anything else:
+# the distribution has the module's name. (importlib's packages_distributions() takes seconds.)
+DISTRIBUTIONS = {"sklearn": ("scikit-learn",), "tensorflow": ("tensorflow", "tensorflow-cpu")}
 REPORT_IMPORT = re.compile(r"^(\s*)from report\.model import ", re.MULTILINE)
 ANY_REPORT_IMPORT = re.compile(r"^\s*(from|import)\s+report\b", re.MULTILINE)
 
@@ -55,6 +60,17 @@ class Notebook:
     section: SectionView
     file: str  # path inside the site, e.g. notebooks/01-xor.ipynb
     text: str  # the .ipynb JSON
+
+
+def markdown_cell(source: str) -> nbformat.NotebookNode:
+    return nbformat.from_dict({"cell_type": "markdown", "metadata": {}, "source": source})
+
+
+def code_cell(source: str, tags: tuple[str, ...] = ()) -> nbformat.NotebookNode:
+    """Like nbformat.v4.new_code_cell without its schema check per cell (the tests validate the
+    notebooks): 7 notebooks of ~40 cells took a second to check."""
+    return nbformat.from_dict({"cell_type": "code", "execution_count": None, "outputs": [], "source": source,
+                               "metadata": {"tags": list(tags)} if tags else {}})
 
 
 def notebook_file(section: SectionView) -> str:
@@ -82,38 +98,37 @@ def make_notebook(section: SectionView, prose: dict[str, str], experiments: dict
     runs = run_order(own, experiments)
     modules = code_modules([experiments[name].path for name in runs], root)
     cells: list = [
-        v4.new_markdown_cell(f"# {section.number} {section.title}\n\n"
+        markdown_cell(f"# {section.number} {section.title}\n\n"
                              f"{'《' + title + '》' if title else '本教程'}第 {section.number} 节的可运行版本：讲解、"
                              "构建本节时运行的全部代码，以及在讲到的地方显示图、表和数字的单元格。从上到下运行，"
                              "得到的数字与网页版相同（`QUICK = True` 时规模变小，数字也就不同）。"),
-        v4.new_code_cell(setup_source(requirements(modules), seed), metadata={"tags": ["setup"]}),
-        v4.new_code_cell("QUICK = False  # 改成 True：小规模快速运行，几秒钟就能跑完，但数字与网页版不同",
-                         metadata={"tags": ["parameters"]}),
-        v4.new_markdown_cell("## 本节运行的代码\n\n下面的单元格把构建本节时运行的代码原样写成文件，再由后面的单元格导入："
+        code_cell(setup_source(requirements(modules, root), seed), tags=("setup",)),
+        code_cell("QUICK = False  # 改成 True：小规模快速运行，几秒钟就能跑完，但数字与网页版不同",
+                  tags=("parameters",)),
+        markdown_cell("## 本节运行的代码\n\n下面的单元格把构建本节时运行的代码原样写成文件，再由后面的单元格导入："
                              "`lesson.py` 是实验返回的结果类型（`Result` 等）和显示图表用的几个小函数，"
                              "`experiments/` 下是实验本身和它用到的模块，被用到的在前。"),
-        v4.new_code_cell(f"%%writefile lesson.py\n{lesson_source()}"),
-        v4.new_code_cell("%%writefile experiments/__init__.py\n"
+        code_cell(f"%%writefile lesson.py\n{lesson_source()}"),
+        code_cell("%%writefile experiments/__init__.py\n"
                          + (root / "experiments" / "__init__.py").read_text(encoding="utf-8")),
     ]
-    cells += [v4.new_code_cell(f"%%writefile {_label(path, root)}\n{notebook_code(path)}") for path in modules]
+    cells += [code_cell(f"%%writefile {_label(path, root)}\n{notebook_code(path)}") for path in modules]
     before = [name for name in runs if name not in own]
-    cells.append(v4.new_markdown_cell(
+    cells.append(markdown_cell(
         "## 运行\n\n" + (f"本节要用第 {'、'.join(experiments[n].number for n in before)} 节的结果，先运行那里的实验；"
                          if before else "") + "实验画的图先不显示，正文讲到时再显示。"))
-    cells.append(v4.new_code_cell(_run_source(before + [section.name], experiments, section.name)))
+    cells.append(code_cell(_run_source(before + [section.name], experiments, section.name)))
     cells += _section_cells(section, prose, experiments, section.name)
-    cells.append(v4.new_markdown_cell("## 本节的数字\n\n这次运行得到的全部数字（网页引用的数字都在其中）："))
-    cells.append(v4.new_code_cell(
+    cells.append(markdown_cell("## 本节的数字\n\n这次运行得到的全部数字（网页引用的数字都在其中）："))
+    cells.append(code_cell(
         "show_metrics({" + ", ".join(f'"{name}": {variable(name, section.name)}' for name in own) + "})",
-        metadata={"tags": ["metrics"]}))
-    notebook = v4.new_notebook(cells=cells, metadata={
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"}})
-    for i, cell in enumerate(notebook.cells):
+        tags=("metrics",)))
+    for i, cell in enumerate(cells):  # stable ids: from position and content
         cell.id = hashlib.sha256(f"{i}\n{cell.cell_type}\n{cell.source}".encode()).hexdigest()[:16]
-    nbformat.validate(notebook)
-    return nbformat.writes(notebook) + "\n"
+    notebook = nbformat.from_dict({"nbformat": 4, "nbformat_minor": 5, "cells": cells, "metadata": {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"}}})
+    return v4.writes_json(notebook) + "\n"  # nbformat.writes would validate the schema again
 
 
 def variable(name: str, section: str) -> str:
@@ -135,8 +150,8 @@ def _section_cells(section: SectionView, prose: dict[str, str], experiments: dic
                    top: str) -> list:
     cells = []
     if section.name != top:
-        cells.append(v4.new_markdown_cell(f"{'#' * section.level} {section.number} {section.title}"))
-        cells.append(v4.new_code_cell(f"from experiments import {section.name}\n"
+        cells.append(markdown_cell(f"{'#' * section.level} {section.number} {section.title}"))
+        cells.append(code_cell(f"from experiments import {section.name}\n"
                                       + _run_source([section.name], experiments, top, imports=False)))
     cells += prose_cells(prose[section.name], section, variable(section.name, top))
     for child in section.children:
@@ -174,11 +189,11 @@ def prose_cells(body: str, section: SectionView, result: str) -> list:
             cells += _markdown_cells(markdown)
             markdown = []
             if kind == "figure":
-                cells.append(v4.new_code_cell(f'show_figure({result}, "{name}", "图 {section.figures[name].number}")'))
+                cells.append(code_cell(f'show_figure({result}, "{name}", "图 {section.figures[name].number}")'))
             elif kind == "table":
-                cells.append(v4.new_code_cell(f'show_table({result}, "{name}", "表 {section.tables[name].number}")'))
+                cells.append(code_cell(f'show_table({result}, "{name}", "表 {section.tables[name].number}")'))
             else:
-                cells.append(v4.new_code_cell(f'show_log({result}, "{name}")'))
+                cells.append(code_cell(f'show_log({result}, "{name}")'))
         position = match.end()
     markdown += markdown_blocks(body[position:], section.level)
     return cells + _markdown_cells(markdown)
@@ -191,7 +206,7 @@ def _markdown_cells(blocks: list[str]) -> list:
         if not cells or block.startswith("#"):
             cells.append([])
         cells[-1].append(block)
-    return [v4.new_markdown_cell("\n\n".join(c)) for c in cells]
+    return [markdown_cell("\n\n".join(c)) for c in cells]
 
 
 def listing_markdown(listing, folded: bool) -> str:
@@ -302,41 +317,50 @@ def notebook_code(path: Path) -> str:
 
 def code_modules(paths: list[Path], root: Path = ROOT) -> list[Path]:
     """The experiments/ modules these experiments import (transitively) and themselves, in the
-    experiments' order, each after the modules it imports (one that imports another has strictly
-    more imports, so sorting a module's imports by their own count puts dependencies first)."""
+    experiments' order, each after the modules it imports."""
     experiments_dir = root / "experiments"
-
-    def imports(module: Path) -> set[Path]:
-        return {m for m in project_sources(module, root)
-                if m.parent == experiments_dir and m.name != "__init__.py" and m != module}
-
     order: list[Path] = []
+    visiting: set[Path] = set()
+
+    def visit(module: Path) -> None:
+        if module in order or module in visiting:
+            return
+        visiting.add(module)
+        for name in sorted(imported_names(module, root)):
+            found = _module_file(name, (root,))
+            if found is not None and found.parent == experiments_dir and found.name != "__init__.py":
+                visit(found)
+        order.append(module)
     for path in paths:
-        for module in sorted(imports(path), key=lambda m: (len(imports(m)), m.name)) + [path]:
-            if module not in order:
-                order.append(module)
+        visit(path)
     return order
 
 
-def requirements(modules: list[Path]) -> dict[str, str]:
+def imported_names(path: Path, root: Path) -> frozenset[str]:
+    """What a module imports (as report/cache.py reads it for the cache key), parsed once per content."""
+    return _imported_names_of(path, root, path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=256)
+def _imported_names_of(path: Path, root: Path, source: str) -> frozenset[str]:
+    return frozenset(_imported_names(path, root))
+
+
+def requirements(modules: list[Path], root: Path = ROOT) -> dict[str, str]:
     """Distribution -> the version this build used, for every third-party module imported."""
-    names = set(ALWAYS)
-    for path in modules:
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                names.update(a.name.split(".")[0] for a in node.names)
-            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-                names.add(node.module.split(".")[0])
-    names -= NOT_PINNED | set(sys.stdlib_module_names) | {"__future__"}
-    distributions = metadata.packages_distributions()
-    pins = {}
-    for name in sorted(names):
-        for dist in distributions.get(name, []):
-            key = "tensorflow" if dist.replace("_", "-").lower() in ("tensorflow", "tensorflow-cpu") else dist
-            pins[key.replace("_", "-").lower()] = metadata.version(dist)
-        if not distributions.get(name):
-            raise NotebookError(f"no installed distribution provides the module {name!r}")
-    return dict(sorted(pins.items()))
+    names = set(ALWAYS).union(*({n.split(".")[0] for n in imported_names(path, root)} for path in modules))
+    names -= NOT_PINNED | set(sys.stdlib_module_names) | {"__future__", ""}
+    return {DISTRIBUTIONS.get(name, (name,))[0]: _version(name) for name in sorted(names)}
+
+
+def _version(module: str) -> str:
+    for dist in DISTRIBUTIONS.get(module, (module,)):
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    raise NotebookError(f"the module {module!r} comes from no installed distribution that "
+                        "report/notebooks.py knows: add it to DISTRIBUTIONS")
 
 
 def _label(path: Path, root: Path) -> str:

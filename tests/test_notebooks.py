@@ -73,7 +73,9 @@ def built(tmp_path_factory):
 
 
 def cells(path: Path) -> list:
-    return nbformat.read(path, as_version=4).cells
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)  # the writer skips the schema check for speed
+    return notebook.cells
 
 
 def test_a_notebook_per_top_level_section_linked_from_its_heading(built):
