@@ -109,8 +109,7 @@ def make_notebook(section: SectionView, prose: dict[str, str], experiments: dict
                              "`lesson.py` 是实验返回的结果类型（`Result` 等）和显示图表用的几个小函数，"
                              "`experiments/` 下是实验本身和它用到的模块，被用到的在前。"),
         code_cell(f"%%writefile lesson.py\n{lesson_source()}"),
-        code_cell("%%writefile experiments/__init__.py\n"
-                         + (root / "experiments" / "__init__.py").read_text(encoding="utf-8")),
+        code_cell("%%writefile experiments/__init__.py\n" + _read(root / "experiments" / "__init__.py")),
     ]
     cells += [code_cell(f"%%writefile {_label(path, root)}\n{notebook_code(path)}") for path in modules]
     before = [name for name in runs if name not in own]
@@ -361,6 +360,10 @@ def _version(module: str) -> str:
             pass
     raise NotebookError(f"the module {module!r} comes from no installed distribution that "
                         "report/notebooks.py knows: add it to DISTRIBUTIONS")
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
 def _label(path: Path, root: Path) -> str:

@@ -203,6 +203,9 @@ def test_every_notebook_runs_outside_the_repository_and_prints_the_pages_numbers
     for notebook, (printed, seconds, setup) in runs.items():
         times.append(f"{notebook.stem} {seconds:.1f} s")
         assert "需要的库都已安装" in "".join(setup)  # nothing was installed
+        for written in (tmp_path / notebook.stem / "experiments").glob("*.py"):  # the code is the code that ran
+            assert written.read_text(encoding="utf-8") == (REPO / "experiments" / written.name).read_text(
+                encoding="utf-8").replace("from report.model import", "from lesson import"), written
         for section, metrics in printed.items():
             wrong = {k: (v, metrics.get(k)) for k, v in expected[section].items() if not same(v, metrics.get(k))}
             assert not wrong and metrics.keys() == expected[section].keys(), (notebook.name, section, wrong)
