@@ -21,6 +21,7 @@ from report.formulas import FormulaRenderer
 from report.highlight import print_stylesheet, stylesheet
 from report.pdf import check_pdf_libraries
 from report.handout import HandoutReport, HandoutSource, write_handout
+from report.notebooks import write_notebooks
 from report.progress import Progress
 from report.figures import phone_variant, print_variant
 from report.terms import load_terms
@@ -39,6 +40,7 @@ class Book:
     kicker: str = "神经网络课程讲义"
     author: str = "神经网络实现详解 编写组"
     date: str = ""
+    url: str = ""  # where the site is published (SITE_URL, set by the Pages workflow); "" when unknown
 
 
 @dataclass
@@ -110,12 +112,15 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
     sections = build_views(outcomes)
     renderer.render_sections(sections, report.numbers)
     report.failing_claims = claims.check(renderer.claims, strict=not options.settings.quick)
-    book = Book(date=build_date())
+    book = Book(date=build_date(), url=os.environ.get("SITE_URL", ""))
     staging = options.out.parent / f".{options.out.name}.tmp-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     try:
         staging.mkdir(parents=True)
         _write_assets(staging, sections, formulas)
+        write_notebooks(staging, sections, renderer.notebook_sections(sections, report.numbers),
+                        {o.experiment.name: o.experiment for o in outcomes}, options.settings.seed,
+                        options.settings.root, book.title)
         glossary = load_terms(options.settings.root).terms
         index = renderer.page("index.html", book=book, sections=sections, glossary=glossary,
                               pdf_file=PDF_NAME if options.pdf else None)
@@ -140,6 +145,8 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
 def handout_source(renderer: PageRenderer, sections: list[SectionView], numbers: dict[str, str], book: Book,
                    font: CjkFont, glossary) -> HandoutSource:
     renderer.render_sections(sections, numbers, for_print=True)
+    for section in sections:  # on paper a notebook link is useful only with the site's address
+        section.notebook_link = f"{book.url.rstrip('/')}/{section.notebook}" if book.url and section.notebook else ""
     css = renderer.page("handout.css", book=book, font=font) + print_stylesheet()
     return HandoutSource(
         chapters=[renderer.page("handout.html", book=book, css=css, section=s) for s in sections]

@@ -89,6 +89,8 @@ class SectionView:
     tables: dict[str, TableView]
     children: list["SectionView"] = field(default_factory=list)
     body: Markup = Markup("")
+    notebook: str = ""  # path inside the site of the section's notebook (top-level sections), set by the writer
+    notebook_link: str = ""  # what the heading's 「下载 Notebook」 points to; "" shows no link
 
 
 def build_views(outcomes: list[Outcome]) -> list[SectionView]:
@@ -175,18 +177,28 @@ class PageRenderer:
         for section in lookup.values():
             section.body = self._render_section(section, lookup, numbers, for_print)
 
+    def notebook_sections(self, sections: list[SectionView], numbers: dict[str, str] | None = None) -> dict[str, str]:
+        """Each section's prose for a notebook (report/notebooks.py), keyed by name: formulas as $…$,
+        references as plain text (图 3, 第 4 节), and markers (NOTEBOOK_MARK) where a figure, table,
+        log or listing goes. Claims are not recorded again; `section.body` is left alone."""
+        lookup = {s.name: s for s in walk(sections)}
+        numbers = {**(numbers or {}), **{s.name: s.number for s in lookup.values()}}
+        return {s.name: str(self._render_section(s, lookup, numbers, for_print=False, for_notebook=True))
+                for s in lookup.values()}
+
     def page(self, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(**context)
 
     def _render_section(self, section: SectionView, lookup: dict[str, SectionView], numbers: dict[str, str],
-                        for_print: bool) -> Markup:
+                        for_print: bool, for_notebook: bool = False) -> Markup:
         name = f"sections/{section.name}.html"
         data = dict(m=section.m, sections=Lookup(lookup, "section (in this build)"))
         def declare(condition: str, sentence: str) -> None:
-            if not for_print:
+            if not for_print and not for_notebook:
                 self.claims.append(claims.declare(self.compile_condition, f"{section.number} {section.name}",
                                                   condition, sentence, data))
-        helpers = _SectionHelpers(section, lookup, numbers, self.macros, self.formulas, declare, for_print)
+        helpers = (_NotebookHelpers if for_notebook else _SectionHelpers)(
+            section, lookup, numbers, self.macros, self.formulas, declare, for_print)
         try:
             html = self.env.get_template(name).render(
                 **data, figure=helpers.figure, table=helpers.table, listing=helpers.listing, log=helpers.log,
@@ -194,6 +206,8 @@ class PageRenderer:
             helpers.check_all_placed()
         except (RenderError, FormulaError, TemplateError, claims.ClaimError) as exc:
             raise RenderError(f"templates/{name}{_template_line(exc, name)}: {exc}") from exc
+        if for_notebook:  # Markdown: no anchors, no typesetting spans
+            return Markup(html)
         return Markup(typeset(anchor_headings(html, section.name)))
 
 
@@ -297,3 +311,55 @@ class _SectionHelpers:
                 problem = f"not placed: {', '.join(missing)}" if missing else \
                     f"placed in the order {placed}, but numbered in the order {list(items)}"
                 raise RenderError(f"{kind}s {problem}")
+
+
+# Where a figure, table, log or listing goes in a section's notebook prose: \ue000kind:name\ue001.
+# Private-use characters, so no template text can contain one by accident.
+NOTEBOOK_MARK = re.compile("\ue000(figure|table|log|listing|folded):(\\w+)\ue001")
+
+
+class _NotebookHelpers(_SectionHelpers):
+    """The same helpers for a notebook's Markdown: items become markers the notebook writer turns
+    into cells, formulas stay LaTeX, references become the text a reader sees (图 3, 第 4 节)."""
+
+    def _mark(self, kind: str, name: str) -> Markup:
+        return Markup(f"\ue000{kind}:{name}\ue001")
+
+    def figure(self, name: str) -> Markup:
+        self._place("figure", name, self.section.figures)
+        return self._mark("figure", name)
+
+    def table(self, name: str) -> Markup:
+        self._place("table", name, self.section.tables)
+        return self._mark("table", name)
+
+    def listing(self, name: str, folded: bool = False) -> Markup:
+        self._place("listing", name, {item.name: item for item in self.section.result.listings})
+        return self._mark("folded" if folded else "listing", name)
+
+    def log(self, name: str) -> Markup:
+        self._place("log", name, self.section.result.logs)
+        return self._mark("log", name)
+
+    def ref(self, target: str) -> Markup:
+        section_name, _, name = target.rpartition(".")
+        section = self.lookup.get(section_name) if section_name else self.section
+        if section is None:
+            raise RenderError(f"ref({target!r}): no section {section_name!r} in this build")
+        if name in section.figures:
+            return Markup(f"图 {section.figures[name].number}")
+        if name in section.tables:
+            return Markup(f"表 {section.tables[name].number}")
+        raise RenderError(f"ref({target!r}): {section.name!r} has no figure or table {name!r}")
+
+    def sec(self, name: str) -> Markup:
+        number = self.lookup[name].number if name in self.lookup else self.numbers.get(name)
+        if number is None:
+            raise RenderError(f"sec({name!r}): no such section (known: {', '.join(self.numbers)})")
+        return Markup(f"第 {number} 节")
+
+    def tex(self, latex: str) -> Markup:
+        return Markup(f"\ue004{latex}\ue005")  # the writer makes $$…$$ of it, $…$ of an inline one
+
+    def itex(self, latex: str) -> Markup:
+        return Markup(f"\ue002{latex}\ue003")
