@@ -5,6 +5,7 @@ WCAG AA contrast (4.5:1) on its background, which Pygments' default styles do no
 """
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 
 from markupsafe import Markup
@@ -16,6 +17,19 @@ from pygments.token import Token, _TokenType
 
 LIGHT_STYLE = "a11y-light"
 DARK_STYLE = "a11y-dark"
+
+
+def _import_styles_quietly() -> None:
+    """accessible-pygments 0.0.5 calls logging.basicConfig(level=INFO) when imported, after which
+    every INFO record of WeasyPrint and fontTools is printed during the build: undo that."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    import a11y_pygments  # noqa: F401
+
+    root.handlers[:], root.level = handlers, level
+
+
+_import_styles_quietly()
 
 # The site's theme switch sets <html data-theme="light|dark">; without it the system decides.
 DARK_BY_SYSTEM = ':root:not([data-theme="light"]) .highlight'

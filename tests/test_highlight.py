@@ -78,3 +78,13 @@ def test_site_stylesheet_colours_the_dark_theme_by_system_and_by_choice():
     assert ':root:not([data-theme="light"]) .highlight .k' in css
     assert ':root[data-theme="dark"] .highlight .k' in css
     assert "background" not in css, "the site paints the code box itself, under the scroll shadows"
+
+
+def test_loading_the_styles_leaves_logging_alone():
+    """accessible-pygments configures the root logger on import; the build would then print INFO lines."""
+    import subprocess
+    import sys
+
+    code = ("import logging, report.highlight as h; h.stylesheet(); "
+            "assert not logging.getLogger().handlers and logging.getLogger().level == logging.WARNING")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)
