@@ -13,13 +13,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
+from contextlib import ExitStack
+from io import BytesIO
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 from report.pdf import PartRenderer, RenderedPart, digest
+
+LANG = "zh-CN"
+if TYPE_CHECKING:
+    from pypdf import PdfWriter
 
 FRONT_PAGES_GUESS = 2  # cover and one page of contents; corrected if the contents run longer
 
@@ -51,15 +59,28 @@ def write_handout(source: HandoutSource, site_dir: Path, target: Path, cache_dir
 
 def render_book(source: HandoutSource, parts: PartRenderer) -> tuple[list[RenderedPart], RenderedPart]:
     """The front matter and the chapters, in order, and the page numbers for all of them."""
-    chapters = parts.render(source.chapters)
+    chapters = parts.render([drawn_indentation(chapter) for chapter in source.chapters])
     front_pages = FRONT_PAGES_GUESS
     for _ in range(3):  # the contents' length hardly depends on the numbers in it: settles at once
         (front,) = parts.render([source.front(page_numbers(chapters, front_pages + 1))])
         if front.pages == front_pages:
             break
         front_pages = front.pages
-    (footer,) = parts.render([source.footer(front.pages + sum(c.pages for c in chapters))])
+    (footer,) = parts.render([source.footer(front.pages + sum(c.pages for c in chapters))], tagged=False)
     return [front, *chapters], footer
+
+
+PRE = re.compile(r"<pre\b.*?</pre>", re.S)
+INDENT_BEFORE_TAG = re.compile(r"^( +)((?:<[^>]*>)+)(?=[^<\n])", re.M)  # spaces, then tags, then text
+
+
+def drawn_indentation(html: str) -> str:
+    """Code copied from the PDF keeps its indentation. WeasyPrint draws no text box that is only
+    white space, and the highlighter makes a line's indentation a box of its own when a coloured
+    token follows it: the spaces were laid out but never written, so no extractor can find them.
+    Moved into the token's box (`    <span>if</span>` -> `<span>    if</span>`), they are drawn
+    as the font's space glyphs, which extract as U+0020. Print only: the site copies from the DOM."""
+    return PRE.sub(lambda pre: INDENT_BEFORE_TAG.sub(r"\2\1", pre.group(0)), html)
 
 
 def assemble_cached(book: list[RenderedPart], footer: RenderedPart, info: dict[str, str], cache_dir: Path) -> Path:
@@ -85,12 +106,31 @@ def page_numbers(chapters: list[RenderedPart], first_page: int) -> dict[str, int
 
 def assembly_key(parts: list[RenderedPart], footer: RenderedPart, info: dict[str, str]) -> str:
     h = hashlib.sha256(json.dumps([[p.pdf.name for p in parts], footer.pdf.name, info], ensure_ascii=False).encode())
-    h.update(metadata.version("pypdf").encode())
+    h.update(f'{metadata.version("pypdf")} {metadata.version("pikepdf")}'.encode())
     return h.hexdigest()[:24]
 
 
 def assemble(parts: list[RenderedPart], footer: RenderedPart, info: dict[str, str], target: Path) -> None:
-    from pypdf import PdfReader, PdfWriter
+    """pypdf joins the pages, bookmarks and links; pikepdf then joins the structure trees and
+    draws the page numbers (report/book_tags.py)."""
+    import pikepdf
+
+    from report.book_tags import join_structure, overlay_artifacts
+
+    writer, starts = join_pages(parts, info)
+    pages = BytesIO()
+    writer.write(pages)
+    with ExitStack() as stack:
+        book = stack.enter_context(pikepdf.open(pages))
+        sources = [stack.enter_context(pikepdf.open(part.pdf)) for part in parts]
+        join_structure(book, sources, starts, LANG)
+        overlay_artifacts(book, stack.enter_context(pikepdf.open(footer.pdf)))
+        book.save(target, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+
+
+def join_pages(parts: list[RenderedPart], info: dict[str, str]) -> tuple[PdfWriter, list[int]]:
+    """Every part's pages, bookmarks and links; and the book's page index where each part starts."""
+    from pypdf import PdfWriter
     from pypdf.annotations import Link
     from pypdf.generic import Fit, NameObject, TextStringObject
 
@@ -99,9 +139,6 @@ def assemble(parts: list[RenderedPart], footer: RenderedPart, info: dict[str, st
     for part in parts:  # pages, bookmarks and the links within each part
         starts.append(len(writer.pages))
         writer.append(str(part.pdf))
-    for page, numbers in zip(writer.pages, PdfReader(footer.pdf).pages, strict=True):
-        page.merge_page(numbers)
-        page.compress_content_streams()  # merging leaves the page's content uncompressed
     anchors = {name: (start + page, x, y)
                for part, start in zip(parts, starts) for name, (page, x, y) in part.anchors.items()}
     for part, start in zip(parts, starts):
@@ -112,5 +149,5 @@ def assemble(parts: list[RenderedPart], footer: RenderedPart, info: dict[str, st
             page, x, y = anchors[link.target]
             writer.add_annotation(start + link.page, Link(rect=link.rect, target_page_index=page, fit=Fit.xyz(x, y, 0)))
     writer.add_metadata(info)
-    writer.root_object[NameObject("/Lang")] = TextStringObject("zh-CN")
-    writer.write(target)
+    writer.root_object[NameObject("/Lang")] = TextStringObject(LANG)
+    return writer, starts
