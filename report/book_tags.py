@@ -163,3 +163,15 @@ def _parent_tree(book: Pdf, root: Dictionary) -> Array:
         annotation.StructParent = key
         nums.extend([key, element])
     return nums
+
+
+def content_mcids(page: pikepdf.Page) -> set[int]:
+    """The MCIDs of the marked-content sequences in a page's content stream (what the tree must reach)."""
+    found = set()
+    for operands, _ in pikepdf.parse_content_stream(page, "BDC"):
+        properties = operands[1]
+        if isinstance(properties, pikepdf.Name):
+            properties = page.Resources.Properties[properties]
+        if "/MCID" in properties:
+            found.add(int(properties.MCID))
+    return found

@@ -71,16 +71,17 @@ def render_book(source: HandoutSource, parts: PartRenderer) -> tuple[list[Render
 
 
 PRE = re.compile(r"<pre\b.*?</pre>", re.S)
-INDENT_BEFORE_TAG = re.compile(r"^( +)((?:<[^>]*>)+)(?=[^<\n])", re.M)  # spaces, then tags, then text
+SPACES_BEFORE_TAGS = re.compile(r"(^|>)( +)((?:<[^>]*>)+)(?=[^<\n])", re.M)  # spaces alone, tags, then text
 
 
 def drawn_indentation(html: str) -> str:
     """Code copied from the PDF keeps its indentation. WeasyPrint draws no text box that is only
     white space, and the highlighter makes a line's indentation a box of its own when a coloured
     token follows it: the spaces were laid out but never written, so no extractor can find them.
-    Moved into the token's box (`    <span>if</span>` -> `<span>    if</span>`), they are drawn
-    as the font's space glyphs, which extract as U+0020. Print only: the site copies from the DOM."""
-    return PRE.sub(lambda pre: INDENT_BEFORE_TAG.sub(r"\2\1", pre.group(0)), html)
+    Moved into the next token's box (`    <span>if</span>` -> `<span>    if</span>`), they are drawn
+    as the font's space glyphs, which extract as U+0020; so are the spaces between tokens.
+    Print only: the site copies from the DOM."""
+    return PRE.sub(lambda pre: SPACES_BEFORE_TAGS.sub(r"\1\3\2", pre.group(0)), html)
 
 
 def assemble_cached(book: list[RenderedPart], footer: RenderedPart, info: dict[str, str], cache_dir: Path) -> Path:
