@@ -3,10 +3,9 @@
 Each part is a tagged PDF of its own (WeasyPrint, pdf_tags): a /Document element whose content is
 found through the part's ParentTree, keyed by the /StructParents of its pages. Put side by side,
 those keys collide (every part counts its pages from 0) and only one StructTreeRoot can be the
-book's. So each part's /Document becomes a /Part of one /Document, its elements are copied with
-their page references moved to the book's pages, and the ParentTree is made again from the copied
-tree: one key per page and per tagged annotation, in page order. The page-number overlay is drawn
-into every page as a form XObject inside an /Artifact sequence, so that screen readers skip it.
+book's. So each part's /Document becomes a /Part of one /Document, and the ParentTree keys are
+renumbered: one per page in book order, then one per tagged annotation. The page-number overlay
+is drawn into every page as a form XObject inside an /Artifact sequence: screen readers skip it.
 """
 from __future__ import annotations
 
@@ -22,26 +21,54 @@ FOOTER = b"/Artifact <</Type /Pagination /Subtype /Footer>> BDC q /PageNumbers%d
 
 
 def join_structure(book: Pdf, parts: list[Pdf], starts: list[int], lang: str) -> None:
-    """The parts' trees as one, under the book's catalog (the parts' pages start at `starts`)."""
+    """The parts' trees as one, under the book's catalog. The parts' pages must already be in the
+    book, copied from these same `parts` (starting at `starts`): qpdf then maps every reference to
+    a part's page or annotation to the book's copy of it."""
     root = book.make_indirect(Dictionary(Type=Name.StructTreeRoot))
     document = book.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Document, P=root, K=Array()))
     root.K = Array([document])
+    entries: list[tuple[int, object]] = []
+    next_key = len(book.pages)  # keys 0..n-1: the pages; then the annotations
     for part, start in zip(parts, starts):
         tree = part.Root.get("/StructTreeRoot")
         if tree is None:
             continue
-        copier = _Copier(book, part, start, document)
         for element in _kids(tree):
-            copied = copier.copy(element)
+            copied = book.copy_foreign(element)
+            copied.P = document  # was the part's root, which the book does not keep
             if copied.get("/S") == Name.Document:
                 copied.S = Name.Part
             document.K.append(copied)
-    root.ParentTree = book.make_indirect(Dictionary(Nums=_parent_tree(book, root)))
-    root.ParentTreeNextKey = len(book.pages) + _annotation_count(root)
+        keys = {}
+        old = list(tree.ParentTree.Nums)
+        for key, value in zip(old[::2], old[1::2]):
+            if key < len(part.pages):
+                keys[key] = start + key
+            else:
+                keys[key], next_key = next_key, next_key + 1
+            entries.append((keys[key], _copy(book, value)))
+        for page in book.pages[start:start + len(part.pages)]:
+            if "/StructParents" in page.obj:
+                page.obj.StructParents = keys[int(page.obj.StructParents)]
+            for annotation in page.obj.get("/Annots", []):
+                if "/StructParent" in annotation:
+                    annotation.StructParent = keys[int(annotation.StructParent)]
+    root.ParentTree = book.make_indirect(Dictionary(Nums=Array([x for entry in sorted(entries, key=lambda e: e[0])
+                                                                 for x in entry])))
+    root.ParentTreeNextKey = next_key
     book.Root.StructTreeRoot = root
     book.Root.MarkInfo = Dictionary(Marked=True)
     book.Root.Lang = pikepdf.String(lang)
     book.Root.ViewerPreferences = Dictionary(DisplayDocTitle=True)
+
+
+def _copy(book: Pdf, obj):
+    """A ParentTree value: an element, or a direct array of elements (one per MCID)."""
+    if isinstance(obj, pikepdf.Array) and not obj.is_indirect:
+        return Array([_copy(book, item) for item in obj])
+    if isinstance(obj, pikepdf.Object) and obj.is_indirect:
+        return book.copy_foreign(obj)
+    return obj
 
 
 def overlay_artifacts(book: Pdf, overlay: Pdf) -> None:
@@ -51,60 +78,6 @@ def overlay_artifacts(book: Pdf, overlay: Pdf) -> None:
         page.add_resource(form, Name.XObject, Name(OVERLAY % number), replace_existing=False)
         page.contents_add(pikepdf.Stream(book, b"q\n"), prepend=True)
         page.contents_add(pikepdf.Stream(book, b"Q\n" + FOOTER % number))
-
-
-class _Copier:
-    """A deep copy of structure elements from a part: the part's pages and annotations become the book's."""
-
-    def __init__(self, book: Pdf, part: Pdf, start: int, parent: Dictionary):
-        self.book = book
-        self.memo: dict[tuple[int, int], object] = {part.Root.StructTreeRoot.objgen: parent}
-        for number, page in enumerate(part.pages):
-            target = book.pages[start + number]
-            self.memo[page.obj.objgen] = target.obj
-            self.memo.update(_annotation_map(page.obj, target.obj))
-
-    def copy(self, obj):
-        if not isinstance(obj, pikepdf.Object):
-            return obj  # numbers, booleans: already Python values
-        if obj.is_indirect:
-            if obj.objgen in self.memo:
-                return self.memo[obj.objgen]
-            if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == Name.Annot:
-                return None  # an annotation the book does not have: its reference is dropped
-        if isinstance(obj, pikepdf.Dictionary):
-            copied = Dictionary()
-            if obj.is_indirect:
-                copied = self.book.make_indirect(copied)
-                self.memo[obj.objgen] = copied  # before the children: they point back at it with /P
-            for key, value in obj.items():
-                value = self.copy(value)
-                if value is not None:
-                    copied[key] = value
-            if copied.get("/Type") == Name.OBJR and "/Obj" not in copied:
-                return None
-            return copied
-        if isinstance(obj, pikepdf.Array):
-            return Array([c for c in (self.copy(item) for item in obj) if c is not None])
-        if isinstance(obj, pikepdf.Stream):
-            return self.book.copy_foreign(obj)
-        return obj  # names, numbers, strings, null
-
-
-def _annotation_map(source: Dictionary, target: Dictionary) -> dict[tuple[int, int], Dictionary]:
-    """Annotations of a part's page -> the same ones in the book (same subtype and rectangle)."""
-    def key(annotation):
-        return str(annotation.get("/Subtype")), tuple(round(float(v), 2) for v in annotation.Rect)
-
-    book = {}
-    for annotation in target.get("/Annots", []):
-        book.setdefault(key(annotation), []).append(annotation)
-    found = {}
-    for annotation in source.get("/Annots", []):
-        candidates = book.get(key(annotation))
-        if candidates:
-            found[annotation.objgen] = candidates.pop(0)
-    return found
 
 
 def _kids(element: Dictionary) -> list:
@@ -137,32 +110,6 @@ def marked_content(root: Dictionary) -> Iterator[tuple[Dictionary, Dictionary, i
             yield element, element.Pg, kid
         elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == Name.MCR:
             yield element, kid.get("/Pg", element.get("/Pg")), int(kid.MCID)
-
-
-def _annotation_elements(root: Dictionary) -> Iterator[tuple[Dictionary, Dictionary]]:
-    for element, kid in walk(root):
-        if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == Name.OBJR:
-            yield element, kid.Obj
-
-
-def _annotation_count(root: Dictionary) -> int:
-    return sum(1 for _ in _annotation_elements(root))
-
-
-def _parent_tree(book: Pdf, root: Dictionary) -> Array:
-    """Keys 0..n-1: the pages' MCIDs -> elements; then one key per annotation in the tree."""
-    by_page: dict[tuple[int, int], dict[int, Dictionary]] = {}
-    for element, page, mcid in marked_content(root):
-        by_page.setdefault(page.objgen, {})[mcid] = element
-    nums = Array()
-    for number, page in enumerate(book.pages):
-        elements = by_page.get(page.obj.objgen, {})
-        page.obj.StructParents = number
-        nums.extend([number, Array([elements.get(i) for i in range(max(elements, default=-1) + 1)])])
-    for key, (element, annotation) in enumerate(_annotation_elements(root), start=len(book.pages)):
-        annotation.StructParent = key
-        nums.extend([key, element])
-    return nums
 
 
 def content_mcids(page: pikepdf.Page) -> set[int]:

@@ -16,9 +16,7 @@ import json
 import re
 import shutil
 from contextlib import ExitStack
-from io import BytesIO
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -26,9 +24,6 @@ from pathlib import Path
 from report.pdf import PartRenderer, RenderedPart, digest
 
 LANG = "zh-CN"
-if TYPE_CHECKING:
-    from pypdf import PdfWriter
-
 FRONT_PAGES_GUESS = 2  # cover and one page of contents; corrected if the contents run longer
 
 
@@ -107,39 +102,65 @@ def page_numbers(chapters: list[RenderedPart], first_page: int) -> dict[str, int
 
 def assembly_key(parts: list[RenderedPart], footer: RenderedPart, info: dict[str, str]) -> str:
     h = hashlib.sha256(json.dumps([[p.pdf.name for p in parts], footer.pdf.name, info], ensure_ascii=False).encode())
-    h.update(f'{metadata.version("pypdf")} {metadata.version("pikepdf")}'.encode())
+    h.update(metadata.version("pikepdf").encode())
     return h.hexdigest()[:24]
 
 
 def assemble(parts: list[RenderedPart], footer: RenderedPart, info: dict[str, str], target: Path) -> None:
-    """pypdf joins the pages, bookmarks and links; pikepdf then joins the structure trees and
-    draws the page numbers (report/book_tags.py)."""
+    """With pikepdf (qpdf): the parts' pages, named destinations and bookmarks, the links from one
+    part to another, one structure tree (report/book_tags.py) and the page numbers."""
     import pikepdf
 
     from report.book_tags import join_structure, overlay_artifacts
 
-    writer, starts = join_pages(parts, info)
-    pages = BytesIO()
-    writer.write(pages)
     with ExitStack() as stack:
-        book = stack.enter_context(pikepdf.open(pages))
+        book = stack.enter_context(pikepdf.new())
         sources = [stack.enter_context(pikepdf.open(part.pdf)) for part in parts]
+        starts = []
+        for source in sources:  # qpdf remembers each copied page: what points at it later finds the copy
+            starts.append(len(book.pages))
+            book.pages.extend(source.pages)
+        join_destinations(book, sources)
+        join_outlines(book, sources)
+        add_links(book, parts, starts)
         join_structure(book, sources, starts, LANG)
         overlay_artifacts(book, stack.enter_context(pikepdf.open(footer.pdf)))
+        book.docinfo = book.make_indirect(pikepdf.Dictionary({key: pikepdf.String(v) for key, v in info.items()}))
         book.save(target, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
 
 
-def join_pages(parts: list[RenderedPart], info: dict[str, str]) -> tuple[PdfWriter, list[int]]:
-    """Every part's pages, bookmarks and links; and the book's page index where each part starts."""
-    from pypdf import PdfWriter
-    from pypdf.annotations import Link
-    from pypdf.generic import Fit, NameObject, TextStringObject
+def join_destinations(book, sources: list) -> None:
+    """The anchors each part's own links go to (WeasyPrint names them), in one name tree."""
+    import pikepdf
 
-    writer = PdfWriter()
-    starts = []
-    for part in parts:  # pages, bookmarks and the links within each part
-        starts.append(len(writer.pages))
-        writer.append(str(part.pdf))
+    tree = pikepdf.NameTree.new(book)
+    for source in sources:
+        dests = source.Root.get("/Names", {}).get("/Dests")
+        for name, dest in (pikepdf.NameTree(dests).items() if dests is not None else []):
+            tree[name] = _copy_direct(book, dest)
+    book.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
+
+
+def join_outlines(book, sources: list) -> None:
+    """The parts' bookmarks, one after another."""
+    from pikepdf import OutlineItem
+
+    def copy(item):
+        new = OutlineItem(item.title, destination=_copy_direct(book, item.destination))
+        new.is_closed = item.is_closed
+        new.children.extend(copy(child) for child in item.children)
+        return new
+
+    with book.open_outline() as outline:
+        for source in sources:
+            with source.open_outline() as theirs:
+                outline.root.extend(copy(item) for item in theirs.root)
+
+
+def add_links(book, parts: list[RenderedPart], starts: list[int]) -> None:
+    """Links to anchors in other parts, which WeasyPrint could not resolve in a part alone."""
+    from pikepdf import Array, Dictionary, Name
+
     anchors = {name: (start + page, x, y)
                for part, start in zip(parts, starts) for name, (page, x, y) in part.anchors.items()}
     for part, start in zip(parts, starts):
@@ -148,7 +169,21 @@ def join_pages(parts: list[RenderedPart], info: dict[str, str]) -> tuple[PdfWrit
                 raise HandoutError(f"a link on page {start + link.page + 1} points to #{link.target}, "
                                    "which is nowhere in the handout")
             page, x, y = anchors[link.target]
-            writer.add_annotation(start + link.page, Link(rect=link.rect, target_page_index=page, fit=Fit.xyz(x, y, 0)))
-    writer.add_metadata(info)
-    writer.root_object[NameObject("/Lang")] = TextStringObject(LANG)
-    return writer, starts
+            annotation = book.make_indirect(Dictionary(
+                Type=Name.Annot, Subtype=Name.Link, Rect=Array(link.rect), Border=Array([0, 0, 0]),
+                Dest=Array([book.pages[page].obj, Name.XYZ, x, y, 0])))
+            source = book.pages[start + link.page]
+            if "/Annots" not in source:
+                source.obj.Annots = Array()
+            source.obj.Annots.append(annotation)
+
+
+def _copy_direct(book, obj):
+    """A destination (a direct array naming a page) from a part, its page now the book's."""
+    import pikepdf
+
+    if isinstance(obj, pikepdf.Array) and not obj.is_indirect:
+        return pikepdf.Array([_copy_direct(book, item) for item in obj])
+    if isinstance(obj, pikepdf.Object) and obj.is_indirect:
+        return book.copy_foreign(obj)
+    return obj
