@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
+from contextlib import ExitStack
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from report.pdf import PartRenderer, RenderedPart, digest
 
+LANG = "zh-CN"
 FRONT_PAGES_GUESS = 2  # cover and one page of contents; corrected if the contents run longer
 
 
@@ -51,15 +54,29 @@ def write_handout(source: HandoutSource, site_dir: Path, target: Path, cache_dir
 
 def render_book(source: HandoutSource, parts: PartRenderer) -> tuple[list[RenderedPart], RenderedPart]:
     """The front matter and the chapters, in order, and the page numbers for all of them."""
-    chapters = parts.render(source.chapters)
+    chapters = parts.render([drawn_indentation(chapter) for chapter in source.chapters])
     front_pages = FRONT_PAGES_GUESS
     for _ in range(3):  # the contents' length hardly depends on the numbers in it: settles at once
         (front,) = parts.render([source.front(page_numbers(chapters, front_pages + 1))])
         if front.pages == front_pages:
             break
         front_pages = front.pages
-    (footer,) = parts.render([source.footer(front.pages + sum(c.pages for c in chapters))])
+    (footer,) = parts.render([source.footer(front.pages + sum(c.pages for c in chapters))], tagged=False)
     return [front, *chapters], footer
+
+
+PRE = re.compile(r"<pre\b.*?</pre>", re.S)
+SPACES_BEFORE_TAGS = re.compile(r"(^|>)( +)((?:<[^>]*>)+)(?=[^<\n])", re.M)  # spaces alone, tags, then text
+
+
+def drawn_indentation(html: str) -> str:
+    """Code copied from the PDF keeps its indentation. WeasyPrint draws no text box that is only
+    white space, and the highlighter makes a line's indentation a box of its own when a coloured
+    token follows it: the spaces were laid out but never written, so no extractor can find them.
+    Moved into the next token's box (`    <span>if</span>` -> `<span>    if</span>`), they are drawn
+    as the font's space glyphs, which extract as U+0020; so are the spaces between tokens.
+    Print only: the site copies from the DOM."""
+    return PRE.sub(lambda pre: SPACES_BEFORE_TAGS.sub(r"\1\3\2", pre.group(0)), html)
 
 
 def assemble_cached(book: list[RenderedPart], footer: RenderedPart, info: dict[str, str], cache_dir: Path) -> Path:
@@ -85,23 +102,65 @@ def page_numbers(chapters: list[RenderedPart], first_page: int) -> dict[str, int
 
 def assembly_key(parts: list[RenderedPart], footer: RenderedPart, info: dict[str, str]) -> str:
     h = hashlib.sha256(json.dumps([[p.pdf.name for p in parts], footer.pdf.name, info], ensure_ascii=False).encode())
-    h.update(metadata.version("pypdf").encode())
+    h.update(metadata.version("pikepdf").encode())
     return h.hexdigest()[:24]
 
 
 def assemble(parts: list[RenderedPart], footer: RenderedPart, info: dict[str, str], target: Path) -> None:
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.annotations import Link
-    from pypdf.generic import Fit, NameObject, TextStringObject
+    """With pikepdf (qpdf): the parts' pages, named destinations and bookmarks, the links from one
+    part to another, one structure tree (report/book_tags.py) and the page numbers."""
+    import pikepdf
 
-    writer = PdfWriter()
-    starts = []
-    for part in parts:  # pages, bookmarks and the links within each part
-        starts.append(len(writer.pages))
-        writer.append(str(part.pdf))
-    for page, numbers in zip(writer.pages, PdfReader(footer.pdf).pages, strict=True):
-        page.merge_page(numbers)
-        page.compress_content_streams()  # merging leaves the page's content uncompressed
+    from report.book_tags import join_structure, overlay_artifacts
+
+    with ExitStack() as stack:
+        book = stack.enter_context(pikepdf.new())
+        sources = [stack.enter_context(pikepdf.open(part.pdf)) for part in parts]
+        starts = []
+        for source in sources:  # qpdf remembers each copied page: what points at it later finds the copy
+            starts.append(len(book.pages))
+            book.pages.extend(source.pages)
+        join_destinations(book, sources)
+        join_outlines(book, sources)
+        add_links(book, parts, starts)
+        join_structure(book, sources, starts, LANG)
+        overlay_artifacts(book, stack.enter_context(pikepdf.open(footer.pdf)))
+        book.docinfo = book.make_indirect(pikepdf.Dictionary({key: pikepdf.String(v) for key, v in info.items()}))
+        book.save(target, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+
+
+def join_destinations(book, sources: list) -> None:
+    """The anchors each part's own links go to (WeasyPrint names them), in one name tree."""
+    import pikepdf
+
+    tree = pikepdf.NameTree.new(book)
+    for source in sources:
+        dests = source.Root.get("/Names", {}).get("/Dests")
+        for name, dest in (pikepdf.NameTree(dests).items() if dests is not None else []):
+            tree[name] = _copy_direct(book, dest)
+    book.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
+
+
+def join_outlines(book, sources: list) -> None:
+    """The parts' bookmarks, one after another."""
+    from pikepdf import OutlineItem
+
+    def copy(item):
+        new = OutlineItem(item.title, destination=_copy_direct(book, item.destination))
+        new.is_closed = item.is_closed
+        new.children.extend(copy(child) for child in item.children)
+        return new
+
+    with book.open_outline() as outline:
+        for source in sources:
+            with source.open_outline() as theirs:
+                outline.root.extend(copy(item) for item in theirs.root)
+
+
+def add_links(book, parts: list[RenderedPart], starts: list[int]) -> None:
+    """Links to anchors in other parts, which WeasyPrint could not resolve in a part alone."""
+    from pikepdf import Array, Dictionary, Name
+
     anchors = {name: (start + page, x, y)
                for part, start in zip(parts, starts) for name, (page, x, y) in part.anchors.items()}
     for part, start in zip(parts, starts):
@@ -110,7 +169,21 @@ def assemble(parts: list[RenderedPart], footer: RenderedPart, info: dict[str, st
                 raise HandoutError(f"a link on page {start + link.page + 1} points to #{link.target}, "
                                    "which is nowhere in the handout")
             page, x, y = anchors[link.target]
-            writer.add_annotation(start + link.page, Link(rect=link.rect, target_page_index=page, fit=Fit.xyz(x, y, 0)))
-    writer.add_metadata(info)
-    writer.root_object[NameObject("/Lang")] = TextStringObject("zh-CN")
-    writer.write(target)
+            annotation = book.make_indirect(Dictionary(
+                Type=Name.Annot, Subtype=Name.Link, Rect=Array(link.rect), Border=Array([0, 0, 0]),
+                Dest=Array([book.pages[page].obj, Name.XYZ, x, y, 0])))
+            source = book.pages[start + link.page]
+            if "/Annots" not in source:
+                source.obj.Annots = Array()
+            source.obj.Annots.append(annotation)
+
+
+def _copy_direct(book, obj):
+    """A destination (a direct array naming a page) from a part, its page now the book's."""
+    import pikepdf
+
+    if isinstance(obj, pikepdf.Array) and not obj.is_indirect:
+        return pikepdf.Array([_copy_direct(book, item) for item in obj])
+    if isinstance(obj, pikepdf.Object) and obj.is_indirect:
+        return book.copy_foreign(obj)
+    return obj

@@ -61,9 +61,10 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
 
 
-def part_key(html: str, site_dir: Path) -> str:
-    """The HTML, the files it shows (figures, formulas) and the WeasyPrint version."""
+def part_key(html: str, site_dir: Path, tagged: bool = True) -> str:
+    """The HTML, the files it shows (figures, formulas), whether it is tagged and the WeasyPrint version."""
     h = hashlib.sha256(html.encode())
+    h.update(b"tagged" if tagged else b"untagged")
     h.update(metadata.version("weasyprint").encode())
     for source in sorted(set(SOURCES.findall(html))):
         h.update(source.encode())
@@ -88,9 +89,11 @@ class PartRenderer:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
 
-    def render(self, htmls: list[str]) -> list[RenderedPart]:
+    def render(self, htmls: list[str], tagged: bool = True) -> list[RenderedPart]:
+        """Tagged parts carry their structure tree (report/tags.py joins them); the page-number
+        overlay is not tagged: it is drawn into every page as an artifact."""
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        targets = [self.cache_dir / f"{part_key(html, self.site_dir)}.pdf" for html in htmls]
+        targets = [self.cache_dir / f"{part_key(html, self.site_dir, tagged)}.pdf" for html in htmls]
         missing = {target: html for target, html in zip(targets, htmls) if RenderedPart.load(target) is None}
         order = sorted(missing, key=lambda target: -len(missing[target]))  # the longest first
         if order and not self.rendered:
@@ -98,10 +101,11 @@ class PartRenderer:
         if self.pool is None and len(order) > 1 and self.jobs > 1:
             self.pool = ProcessPoolExecutor(self.jobs, mp_context=get_context("spawn"))
         if self.pool is not None:
-            list(self.pool.map(render_part, [missing[t] for t in order], [self.site_dir] * len(order), order))
+            list(self.pool.map(render_part, [missing[t] for t in order], [self.site_dir] * len(order), order,
+                               [tagged] * len(order)))
         else:
             for target in order:
-                render_part(missing[target], self.site_dir, target)
+                render_part(missing[target], self.site_dir, target, tagged)
         self.rendered += len(order)
         return [RenderedPart.load(target) for target in targets]
 
@@ -135,7 +139,7 @@ def _check_subsetter() -> None:
         warnings.warn(SUBSET_HINT)
 
 
-def render_part(html: str, site_dir: Path, target: Path) -> None:
+def render_part(html: str, site_dir: Path, target: Path, tagged: bool = True) -> None:
     from weasyprint import HTML
 
     document = HTML(string=html, base_url=f"{site_dir}/").render()
@@ -148,7 +152,7 @@ def render_part(html: str, site_dir: Path, target: Path) -> None:
         part.links += [Link(number, name, _points(rect, page.height)) for _, name, rect, _ in outside]
         page.links = [link for link in page.links if link not in outside]  # WeasyPrint would drop them with an error
     tmp = target.with_suffix(".tmp")
-    document.write_pdf(tmp, pdf_variant=None, uncompressed_pdf=False)
+    document.write_pdf(tmp, pdf_variant=None, uncompressed_pdf=False, pdf_tags=tagged)
     tmp.replace(target)
     part.save()
 

@@ -1,10 +1,13 @@
 """The handout assembled from parts: page numbers, links across parts, bookmarks, caching."""
 from __future__ import annotations
 
+import subprocess
+import textwrap
+
 import pytest
 from pypdf import PdfReader
 
-from report.handout import HandoutError, HandoutSource, write_handout
+from report.handout import HandoutError, HandoutSource, drawn_indentation, write_handout
 
 CSS = "@page { size: A6; margin: 15mm; } section { break-before: page; } h2 { bookmark-level: 1; }"
 
@@ -112,3 +115,74 @@ def test_a_truncated_book_in_the_cache_is_assembled_again(handout, tmp_path):
     report, _ = handout([chapter("one", 5), chapter("two", 3)], "b.pdf")
     assert report.rendered == 0
     assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+
+
+CODE = '''def train(x, epochs=3):
+    """一个缩进的文档字符串。"""
+    total = 0
+    for epoch in range(epochs):
+        if epoch % 2 == 0:  # 偶数轮
+            total += x * epoch
+    return total
+'''
+
+
+def code_chapter(name: str) -> str:
+    from report.highlight import highlight
+
+    style = "pre { font-family: 'DejaVu Sans Mono'; font-size: 8.6pt; white-space: pre-wrap; }"
+    return (f'<html lang="zh-CN"><style>{CSS} {style}</style><section id="{name}"><h2>{name} 章</h2>'
+            f'<p>代码：</p>{highlight(CODE, "python")}</section></html>')
+
+
+def listing_text(text: str) -> str:
+    start = text.index("def train")
+    return textwrap.dedent(text[start - len(text[:start].rsplit("\n", 1)[-1]):text.index("return total") + 12])
+
+
+def test_code_copied_from_the_handout_keeps_its_indentation(handout):
+    """WeasyPrint does not draw a box of spaces: the indentation before a coloured token used to vanish."""
+    _, pdf = handout([code_chapter("one")])
+    page = next(p for p in pdf.pages if "def train" in p.extract_text())
+    copied = listing_text(page.extract_text())
+    assert copied.splitlines() == CODE.strip().splitlines()
+    compile(copied, "copied.py", "exec")
+    # Not poppler: `pdftotext` writes no leading white space whatever glyph is drawn (U+0020, U+00A0,
+    # U+2007, U+3000 tried), and `pdftotext -layout` guesses columns from positions, one short after CJK.
+
+
+def test_drawn_indentation_moves_spaces_into_the_next_token_only_in_code():
+    html = '<p>  <b>x</b></p><pre><code><span class="k">if</span> x:\n    <span class="k">return</span>\n    y\n</code></pre>'
+    assert drawn_indentation(html) == ('<p>  <b>x</b></p><pre><code><span class="k">if</span> x:\n'
+                                       '<span class="k">    return</span>\n    y\n</code></pre>')
+    spaced = '<pre><span class="p">:</span>  <span class="c1"># 注释</span></pre>'
+    assert drawn_indentation(spaced) == '<pre><span class="p">:</span><span class="c1">  # 注释</span></pre>'
+
+
+def struct_text(path) -> str:
+    return subprocess.run(["pdfinfo", "-struct-text", str(path)], capture_output=True, text=True, check=True).stdout
+
+
+def test_the_book_has_one_structure_tree_that_reaches_all_page_content(handout, tmp_path):
+    import pikepdf
+
+    from report.book_tags import content_mcids, marked_content
+
+    handout([chapter("one", 30, link="two"), code_chapter("two")])
+    with pikepdf.open(tmp_path / "handout.pdf") as pdf:
+        assert pdf.Root.MarkInfo.Marked and str(pdf.Root.Lang) == "zh-CN"
+        (document,) = pdf.Root.StructTreeRoot.K
+        assert document.S == "/Document" and [kid.S for kid in document.K] == ["/Part"] * 3
+        reached = {(page.objgen, mcid) for _, page, mcid in marked_content(pdf.Root.StructTreeRoot)}
+        drawn = {(page.obj.objgen, mcid) for page in pdf.pages for mcid in content_mcids(page)}
+        assert drawn and reached == drawn, "every piece of marked content is in the tree, and nothing else"
+        parents = pdf.Root.StructTreeRoot.ParentTree.Nums
+        for element, page, mcid in marked_content(pdf.Root.StructTreeRoot):
+            assert parents[2 * page.StructParents + 1][mcid].objgen == element.objgen
+        for page in pdf.pages:  # the page numbers, drawn last, are an artifact
+            tail = pikepdf.parse_content_stream(page)[-5:]
+            assert [str(op) for _, op in tail] == ["BDC", "q", "Do", "Q", "EMC"] and tail[0][0][0] == "/Artifact"
+    text = struct_text(tmp_path / "handout.pdf")
+    assert text.index("封面") < text.index("one 章") < text.index("第 29 段") < text.index("two 章")
+    assert '"    for"' in text  # the listing, indented, in the tree too
+

@@ -1,7 +1,9 @@
 """The printed handout's structure: outline, table of contents, metadata, fonts."""
 from __future__ import annotations
 
+import html
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,40 @@ def test_the_contents_link_to_every_section_and_the_cover_is_bare(pdf):
     targets = {pdf.get_page_number(link["/Dest"][0]) + 1 for link in links if "/Dest" in link}
     assert targets == {bookmarks[f"{e.number} {e.title}"] for e in discover()} | {bookmarks["术语表"]}
     assert "页" not in pdf.pages[0].extract_text(), "no header or page number on the cover"
+
+
+def test_the_handout_is_tagged_with_one_tree_that_reaches_every_page(quick_site: Path):
+    import pikepdf
+
+    from report.book_tags import content_mcids, marked_content, walk
+
+    path = quick_site / "handout.pdf"
+    assert "Tagged:          yes" in subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True).stdout
+    subprocess.run(["qpdf", "--check", str(path)], check=True, capture_output=True)
+    with pikepdf.open(path) as pdf:
+        (document,) = pdf.Root.StructTreeRoot.K
+        parts = list(document.K)
+        assert len(parts) >= 3 and all(part.S == "/Part" for part in parts), "the front, the chapters, the glossary"
+        reached = {(page.objgen, mcid) for _, page, mcid in marked_content(pdf.Root.StructTreeRoot)}
+        drawn = {(page.obj.objgen, mcid) for page in pdf.pages for mcid in content_mcids(page)}
+        assert reached <= drawn
+        # WeasyPrint 70 leaves some content of every part unreachable already: the text spans of some
+        # links are in the part's ParentTree, but their parent does not list them among its kids
+        # (112 of 9,443 in the full build). The joining loses nothing else: test_handout.py checks equality.
+        assert len(drawn - reached) <= len(drawn) // 50
+        headings = [kid for _, kid in walk(pdf.Root.StructTreeRoot) if isinstance(kid, pikepdf.Dictionary)
+                    and kid.get("/S") == "/H2"]
+        assert len(headings) == len(parts)  # the contents' title, each chapter's, the glossary's
+        pages = [pdf.pages.index(pikepdf.Page(h.Pg)) for h in headings]
+        assert pages == sorted(pages), "the chapters' headings come in page order"
+
+
+def test_code_lines_keep_their_indentation(pdf, quick_site: Path):
+    """Every indented listing line short enough not to wrap is found, spaces and all, in the text."""
+    site = (quick_site / "index.html").read_text(encoding="utf-8")
+    site = re.sub(r'<details class="listing folded">.*?</details>', "", site, flags=re.S)  # not printed
+    lines = {line.rstrip() for pre in re.findall(r'<div class="highlight"><pre>(.*?)</pre>', site, re.S)
+             for line in html.unescape(re.sub(r"<[^>]+>", "", pre)).splitlines()}
+    indented = {line for line in lines if line.startswith("    ") and line.isascii() and len(line) <= 80}
+    text = {line.rstrip() for page in pdf.pages for line in page.extract_text().splitlines()}
+    assert indented and indented <= text, sorted(indented - text)[:5]
