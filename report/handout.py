@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 import shutil
+import warnings
 from contextlib import ExitStack
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -119,7 +120,9 @@ def assemble(parts: list[RenderedPart], footer: RenderedPart, info: dict[str, st
         starts = []
         for source in sources:  # qpdf remembers each copied page: what points at it later finds the copy
             starts.append(len(book.pages))
-            book.pages.extend(source.pages)
+            with warnings.catch_warnings():  # pikepdf ≥ 10 warns that named destinations are not copied:
+                warnings.simplefilter("ignore", pikepdf.PageCopyWarning)  # join_destinations does that below
+                book.pages.extend(source.pages)
         join_destinations(book, sources)
         join_outlines(book, sources)
         add_links(book, parts, starts)

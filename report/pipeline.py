@@ -154,7 +154,7 @@ def handout_source(renderer: PageRenderer, sections: list[SectionView], numbers:
         front=lambda pages: renderer.page("handout.html", book=book, css=css, sections=sections, pages=pages),
         footer=lambda count: renderer.page("handout_footer.html", css=css, font=font, count=count),
         info={"/Title": book.title, "/Author": book.author, "/Subject": book.subtitle,
-              "/Creator": "build.py (WeasyPrint, pypdf)", "/Producer": "WeasyPrint, pypdf"},
+              "/Creator": "build.py (WeasyPrint, pikepdf)", "/Producer": "WeasyPrint, pikepdf"},
     )
 
 
