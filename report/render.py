@@ -272,14 +272,18 @@ class _SectionHelpers:
         return Markup(self.macros.log(name, self._place("log", name, self.section.result.logs)))
 
     def ref(self, target: str) -> Markup:
+        return Markup(self.macros.ref(*self._referenced(target)))
+
+    def _referenced(self, target: str) -> tuple[str, FigureView | TableView]:
+        """The figure or table that `target` ("name" or "section.name") names, and its label 图 or 表."""
         section_name, _, name = target.rpartition(".")
         section = self.lookup.get(section_name) if section_name else self.section
         if section is None:
             raise RenderError(f"ref({target!r}): no section {section_name!r} in this build")
         if name in section.figures:
-            return Markup(self.macros.ref("图", section.figures[name]))
+            return "图", section.figures[name]
         if name in section.tables:
-            return Markup(self.macros.ref("表", section.tables[name]))
+            return "表", section.tables[name]
         raise RenderError(f"ref({target!r}): {section.name!r} has no figure or table {name!r}")
 
     def sec(self, name: str) -> Markup:
@@ -342,15 +346,8 @@ class _NotebookHelpers(_SectionHelpers):
         return self._mark("log", name)
 
     def ref(self, target: str) -> Markup:
-        section_name, _, name = target.rpartition(".")
-        section = self.lookup.get(section_name) if section_name else self.section
-        if section is None:
-            raise RenderError(f"ref({target!r}): no section {section_name!r} in this build")
-        if name in section.figures:
-            return Markup(f"图 {section.figures[name].number}")
-        if name in section.tables:
-            return Markup(f"表 {section.tables[name].number}")
-        raise RenderError(f"ref({target!r}): {section.name!r} has no figure or table {name!r}")
+        label, item = self._referenced(target)
+        return Markup(f"{label} {item.number}")
 
     def sec(self, name: str) -> Markup:
         number = self.lookup[name].number if name in self.lookup else self.numbers.get(name)
