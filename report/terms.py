@@ -57,7 +57,7 @@ def load_terms(root: Path = ROOT) -> Terms:
 class _Prose(HTMLParser):
     """Text a reader reads as prose: not code, listings, logs, formulas or the glossary itself."""
 
-    SKIP = {"pre", "code", "script", "style", "svg", "template"}
+    SKIP = {"pre", "code", "script", "style", "svg", "math", "template"}
 
     def __init__(self) -> None:
         super().__init__()

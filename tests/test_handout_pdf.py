@@ -98,9 +98,11 @@ def test_the_handout_is_tagged_with_one_tree_that_reaches_every_page(quick_site:
         # links are in the part's ParentTree, but their parent does not list them among its kids
         # (112 of 9,443 in the full build). The joining loses nothing else: test_handout.py checks equality.
         assert len(drawn - reached) <= len(drawn) // 50
-        headings = [kid for _, kid in walk(pdf.Root.StructTreeRoot) if isinstance(kid, pikepdf.Dictionary)
-                    and kid.get("/S") == "/H2"]
-        assert len(headings) == len(parts)  # the contents' title, each chapter's, the glossary's
+        per_part = [[kid for _, kid in walk(part) if isinstance(kid, pikepdf.Dictionary) and kid.get("/S") == "/H2"]
+                    for part in parts]
+        assert len(per_part[0]) == 2, "the front: the contents' title and the notebooks'"
+        assert all(len(h) == 1 for h in per_part[1:]), "one H2 per chapter and for the glossary"
+        headings = [h for hs in per_part for h in hs]
         pages = [pdf.pages.index(pikepdf.Page(h.Pg)) for h in headings]
         assert pages == sorted(pages), "the chapters' headings come in page order"
 

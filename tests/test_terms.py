@@ -16,6 +16,11 @@ def test_variants_are_found_in_prose_but_not_in_code():
     assert any("'单元'" in p for p in problems) and any("'sigmoid'" in p for p in problems)
 
 
+def test_formulas_are_not_prose():
+    html = '<p>Tanh 的导数是 <math><mi>tanh</mi><mo>′</mo><mspace width="0.2em"/><mi>z</mi></math>，而 tanh 不是。</p>'
+    assert prose_of(html) == "Tanh 的导数是 ，而 tanh 不是。"
+
+
 def test_clean_prose_passes():
     assert load_terms().problems(prose_of("<p>批量归一化（BN）让 Sigmoid 网络的神经元学得动：“可以训练”。</p>")) == []
 
