@@ -7,8 +7,8 @@ STAMP := $(VENV)/.installed
 # What the build loads: a CJK font with bold; fontconfig (fc-list) to find it; Pango (with
 # GLib, HarfBuzz, fontconfig's library) for WeasyPrint; HarfBuzz's fast font subsetter.
 SITE_PACKAGES := fonts-noto-cjk fontconfig libpangoft2-1.0-0 libharfbuzz-subset0
-# The tests also read PDFs (poppler) and drive Chromium through Playwright, whose Node.js driver needs libatomic.
-TEST_PACKAGES := $(SITE_PACKAGES) poppler-utils chromium libatomic1
+# The tests also read and check PDFs (poppler, qpdf) and drive Chromium through Playwright, whose Node.js driver needs libatomic.
+TEST_PACKAGES := $(SITE_PACKAGES) poppler-utils qpdf chromium libatomic1
 
 .PHONY: site test test-quick bench clean
 
