@@ -82,7 +82,12 @@ def _formatter() -> HtmlFormatter:
 
 def print_stylesheet() -> str:
     """Light colours only: paper has no dark mode, and WeasyPrint warns on media features."""
-    return HtmlFormatter(style=LIGHT_STYLE).get_style_defs(".highlight")
+    return _upright(HtmlFormatter(style=LIGHT_STYLE).get_style_defs(".highlight"))
+
+
+def _upright(css: str) -> str:
+    """No italics: CJK fonts have none, so the browser and WeasyPrint slant the Chinese comments."""
+    return css.replace("font-style: italic", "font-style: normal")
 
 
 def stylesheet() -> str:
@@ -100,4 +105,4 @@ def stylesheet() -> str:
 def _colour_rules(style: str, selector: str) -> str:
     """The style's token colours under `selector`: no background, and none of the line-number
     rules that get_style_defs() adds unprefixed."""
-    return "\n".join(HtmlFormatter(style=style).get_token_style_defs(selector))
+    return _upright("\n".join(HtmlFormatter(style=style).get_token_style_defs(selector)))

@@ -93,3 +93,40 @@ def test_a_link_into_the_page_stays_on_its_section_while_figures_load(browser, s
     top = page.evaluate("document.getElementById('layer_activations').getBoundingClientRect().top")
     assert abs(top) < 50, f"the section heading is {top:.0f}px from the top of the window"
     page.close()
+
+
+def test_on_a_phone_the_text_starts_on_the_first_screen_and_the_contents_are_one_tap_away(browser, server):
+    page, problems = open_page(browser, server, 375, 812)
+    assert page.evaluate("document.querySelector('.toc-details').open") is False
+    first_title = page.locator("main .section-title").first.bounding_box()
+    assert first_title["y"] + first_title["height"] < 812, "the first section's title is on the first screen"
+    page.mouse.wheel(0, 6000)
+    page.wait_for_timeout(300)
+    button = page.locator(".to-toc")
+    assert button.is_visible()
+    button.click()
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.querySelector('.toc-details').open") is True
+    page.locator(".toc-list a").nth(2).click()  # picking a section folds the contents again
+    assert page.evaluate("document.querySelector('.toc-details').open") is False
+    assert page.get_attribute(".skip-link", "href") == "#main" and page.locator("main#main").count() == 1
+    assert not problems
+    page.close()
+
+
+def test_on_a_desktop_the_contents_stay_open_beside_the_text(browser, server):
+    page, problems = open_page(browser, server, 1440, 900)
+    assert page.evaluate("document.querySelector('.toc-details').open") is True
+    assert not page.locator(".to-toc").is_visible()
+    assert not problems
+    page.close()
+
+
+def test_no_chinese_is_slanted(browser, server):
+    """CJK fonts have no italics: emphasis and code comments stay upright (the browser would fake a slant)."""
+    page, _ = open_page(browser, server, 1440, 900)
+    slanted = page.evaluate("""[...document.querySelectorAll('main *')]
+        .filter(e => getComputedStyle(e).fontStyle !== 'normal' && /[\\u4e00-\\u9fff]/.test(e.textContent))
+        .map(e => e.tagName + ' ' + e.textContent.slice(0, 30))""")
+    assert slanted == []
+    page.close()

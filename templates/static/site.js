@@ -107,4 +107,17 @@
     apply(stored === 'light' || stored === 'dark' ? stored : 'auto', false);
     header.appendChild(group);
   }
+
+  // The contents: open beside the text on a wide screen; on a phone folded, opened by the corner
+  // button (目录) and folded again once the reader has picked a section.
+  var contents = document.querySelector('.toc-details');
+  var wide = window.matchMedia('(min-width: 960px)');
+  if (contents) {
+    wide.addEventListener('change', function () { contents.open = wide.matches; });
+    contents.addEventListener('click', function (event) {
+      if (!wide.matches && event.target.closest('a')) contents.open = false;
+    });
+    var button = document.querySelector('.to-toc');
+    if (button) button.addEventListener('click', function () { contents.open = true; });
+  }
 })();
