@@ -299,7 +299,8 @@ def lesson_source(model: Path = ROOT / "report" / "model.py", helpers: Path = HE
     if missing:
         raise NotebookError(f"report/model.py no longer defines {', '.join(sorted(missing))}")
     helper_source = helpers.read_text(encoding="utf-8")
-    helper_body = helper_source[helper_source.index("from __future__ import annotations") + 35:].strip()
+    future = "from __future__ import annotations"
+    helper_body = helper_source[helper_source.index(future) + len(future):].strip()
     header = ('"""实验返回的结果类型（取自本项目的 report/model.py），以及在 notebook 里显示图、表和数字的小函数。"""\n'
               "from __future__ import annotations\n")
     return header + "\n" + "\n".join(k for k in kept if k.startswith(("import", "from"))) + "\n\n" + \

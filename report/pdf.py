@@ -90,7 +90,7 @@ class PartRenderer:
             self.pool.shutdown(cancel_futures=True)
 
     def render(self, htmls: list[str], tagged: bool = True) -> list[RenderedPart]:
-        """Tagged parts carry their structure tree (report/tags.py joins them); the page-number
+        """Tagged parts carry their structure tree (report/book_tags.py joins them); the page-number
         overlay is not tagged: it is drawn into every page as an artifact."""
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         targets = [self.cache_dir / f"{part_key(html, self.site_dir, tagged)}.pdf" for html in htmls]
