@@ -184,6 +184,12 @@ def prose_cells(body: str, section: SectionView, result: str) -> list:
         kind, name = match[1], match[2]
         if kind in ("listing", "folded"):
             markdown.append(listing_markdown(listings[name], folded=kind == "folded"))
+        elif kind == "exercise":  # each question a cell of its own (report/exercises.py)
+            cells += _markdown_cells(markdown)
+            markdown = []
+        elif kind == "exercise_end":  # under the question, an empty cell for the student's code
+            cells += [markdown_cell("\n\n".join(markdown)), code_cell("", tags=("exercise",))]
+            markdown = []
         else:
             cells += _markdown_cells(markdown)
             markdown = []
