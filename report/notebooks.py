@@ -446,12 +446,15 @@ if family is None:
         family = "Noto Sans CJK SC"
     except Exception as error:  # 离线、安装失败……
         print("没能安装中文字体：", error)
-if family is None:
+if family is None:  # show_figure (lesson.py) then puts the figures' labels in English
+    os.environ["LESSON_LABELS"] = "en"
     warnings.filterwarnings("ignore", message=r".*missing from font")
-    print("No Chinese font was found or could be installed: the Chinese labels in the figures will show as "
-          "empty boxes. The code, the numbers and the text are not affected. To fix it, install Noto Sans CJK SC "
-          "(Debian/Ubuntu: sudo apt-get install fonts-noto-cjk) and restart the kernel.")
+    print("No Chinese font was found or could be installed, so the figures' labels are shown in English "
+          "(translated by lesson.py's table ENGLISH). The code, the numbers and the text are not affected. "
+          "For the Chinese labels, install Noto Sans CJK SC (Debian/Ubuntu: sudo apt-get install fonts-noto-cjk) "
+          "and restart the kernel.")
 else:
+    os.environ.pop("LESSON_LABELS", None)
     matplotlib.rcParams["font.family"] = [family, "DejaVu Sans"]
     print("图中的中文字体：", family)
 matplotlib.rcParams.update({{"axes.unicode_minus": False, "axes.titleweight": "bold", "figure.dpi": 100}})'''
