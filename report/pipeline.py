@@ -122,7 +122,7 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
         _write_assets(staging, sections, formulas)
         write_notebooks(staging, sections, renderer.notebook_sections(sections, report.numbers),
                         {o.experiment.name: o.experiment for o in outcomes}, options.settings.seed,
-                        options.settings.root, book.title)
+                        options.settings.root, book.title, book.url)
         glossary = load_terms(options.settings.root).terms
         index = renderer.page("index.html", book=book, sections=sections, glossary=glossary,
                               pdf_file=PDF_NAME if options.pdf else None)

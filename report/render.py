@@ -92,6 +92,7 @@ class SectionView:
     body: Markup = Markup("")
     notebook: str = ""  # path inside the site of the section's notebook (top-level sections), set by the writer
     notebook_link: str = ""  # what the heading's 「下载 Notebook」 points to; "" shows no link
+    colab_link: str = ""  # 「在 Colab 中打开」 (report/notebooks.py), when the site is on GitHub Pages
 
 
 def build_views(outcomes: list[Outcome]) -> list[SectionView]:
