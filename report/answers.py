@@ -9,15 +9,22 @@ like the handout's parts (report/pdf.py) by its HTML and the formula images it s
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
+
+from markupsafe import Markup
 
 from report.exercises import ExerciseSet
 from report.pdf import PartRenderer
+from report.typography import typeset
 
 ANSWERS_NAME = "answers.pdf"
 
 
 def answers_html(renderer, sets: list[ExerciseSet], book, css: str) -> str:
+    """The document; questions and answers typeset like the handout's chapters (report/typography.py)."""
+    sets = [replace(s, items=[replace(e, question=Markup(typeset(e.question)), answer=Markup(typeset(e.answer)))
+                              for e in s.items]) for s in sets]
     return renderer.page("answers.html", book=book, css=css, sets=sets)
 
 
