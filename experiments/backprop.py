@@ -238,6 +238,12 @@ def run(ctx: Context) -> Result:
         "n_in": nn.layer_sizes[0], "n_out": nn.layer_sizes[-1],
         "bias_abs_max": float(max(np.abs(b).max() for b in nn.biases)),
     }
+    # 练习 3.1: the same network and input, with the target y = 0
+    y0 = np.zeros_like(y)
+    dW0, _ = nn.gradients(X, y0)
+    metrics |= {"ex_y0": 0.0, "ex_y0_delta_out": float(nn.forward(X)[0, 0] - y0[0, 0]),
+                "ex_y0_dw2_max": float(np.abs(dW0[-1]).max()), "ex_y1_dw2_max": float(np.abs(class_dW[-1]).max()),
+                "ex_y0_dw2_positive": int((dW0[-1] > 0).all()), "ex_y1_dw2_negative": int((class_dW[-1] < 0).all())}
     return Result(
         figures=[Figure("network", network_figure(nn, a, deltas, float(y[0, 0]), nn.loss(X, y)),
                         caption=f"网络 {nn.layer_sizes} 处理样本 ({X[0, 0]}, {X[0, 1]}) 时各神经元的激活值与误差项",

@@ -425,6 +425,7 @@ def run(ctx: Context) -> Result:
     fast = Listing("fit", "\n\n".join(inspect.getsource(f).rstrip() for f in (
         initial_weights, layer_outputs, losses_and_accuracies, ensemble_step, batch_orders, fit)) + "\n",
         f"{len(seeds)} 个随机种子并行训练（本节表格和图中的数字都来自这段代码）")
+    metrics |= linear_baseline(data)
     return Result(
         figures=[
             Figure("curves", plot_curves(history, r, int(best[r])),
@@ -449,6 +450,16 @@ def run(ctx: Context) -> Result:
         arrays=handover(model, data, weights, history)
         | {"seeds": np.array(seeds), "seeds_test_accuracy": final["test_accuracy"]},
     )
+
+
+def linear_baseline(data: list[Splits]) -> dict[str, float]:
+    """练习 5.1：没有隐藏层的模型（逻辑回归，一条直线作边界）在每个种子的同一份数据上训练，测试集准确率多少？"""
+    from sklearn.linear_model import LogisticRegression
+
+    accuracy = np.array([LogisticRegression().fit(d.x_train, d.y_train.ravel()).score(d.x_test, d.y_test.ravel())
+                         for d in data])
+    return {"ex_linear_test_mean": float(accuracy.mean()), "ex_linear_test_min": float(accuracy.min()),
+            "ex_linear_test_max": float(accuracy.max())}
 
 
 def gap_tests(gap, train_correct, n_train: int, test_correct, n_test: int) -> dict[str, float]:

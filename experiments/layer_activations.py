@@ -196,6 +196,12 @@ def run(ctx: Context) -> Result:
               + [f"第 {i + 1} 个隐藏层中活神经元输出 0 的比例" for i in range(len(sizes))])
     plot_code = import_lines() + "\n\n" + "\n\n".join(
         inspect.getsource(f).rstrip() for f in (use_chinese_font, plot_activations)) + "\n"
+    # 练习 6.1: per seed, the share of zero outputs among all (training point, neuron) pairs of each hidden layer
+    zero_all = np.array([[float(np.mean(layer[s] <= 0)) for layer in per_seed] for s in range(n_seeds)])
+    metrics |= {"ex_zero_layer1_mean": float(zero_all[:, 0].mean()), "ex_zero_layer1_min": float(zero_all[:, 0].min()),
+                "ex_zero_layer1_max": float(zero_all[:, 0].max()), "ex_zero_layer2_mean": float(zero_all[:, 1].mean()),
+                "ex_zero_layer2_min": float(zero_all[:, 1].min()), "ex_zero_layer2_max": float(zero_all[:, 1].max()),
+                "ex_n_layer2_sparser": int(np.sum(zero_all[:, 1] > zero_all[:, 0]))}
     return Result(
         figures=[Figure("heatmaps", fig,
                         caption=f"随机种子 {int(seed_numbers[0])} 的网络各层激活热力图：{len(picks)} 个测试样本"

@@ -47,6 +47,13 @@ def run(ctx: Context) -> Result:
     metrics["n_relu_better"] = count(r["train_accuracy"][-1] > s["train_accuracy"][-1])
     metrics["target"] = float(ctx.inputs["summary"].metrics["target"])
     metrics["n_relu_above_95"] = count(r["train_accuracy"][-1] >= metrics["target"])
+    # 练习 7.1: the same ReLU runs, read halfway through training
+    steps = int(ctx.inputs["summary"].metrics["deep_steps"])
+    every = steps // r["train_accuracy"].shape[0]  # evaluated after every `every` steps
+    half = (steps // 2) // every  # the evaluation at (or just before) half the steps
+    metrics |= {"ex_half_step": half * every,
+                "ex_half_n_reach": count(r["train_accuracy"][half - 1] >= metrics["target"])}
+    metrics |= spread("ex_half_train_loss", r["train_loss"][half - 1])
     return Result(
         figures=[Figure("relu", fig,
                         caption=f"同一个深层网络，隐藏层用 Sigmoid 与用 ReLU（{n} 个随机种子）：左为训练前各层权重梯度"

@@ -32,6 +32,7 @@ DEPTH_CHECK = (HIDDEN, 19, 39)  # ReLU + He measured again with this many hidden
 # One wording rule for a quantity's total change over the SPAN_STEPS steps (the same in every seed):
 KEEP = (0.5, 2.0)  # “基本不变”: between these; “衰减”: below KEEP[0]; “放大”: above KEEP[1]
 VANISH_BELOW = 1e-3  # “消失”: below this
+EXERCISE_WIDTH = 16  # 练习 4.1: Sigmoid + Xavier measured again with this many neurons per hidden layer
 SYM_SIZES = [2, 8, 1]
 SYM_STEPS, SYM_LR, SYM_SAMPLES = 400, 2.0, 100
 SYM_SEEDS = 8
@@ -443,6 +444,13 @@ def run(ctx: Context) -> Result:
                 f"全批量梯度下降 {metrics['sym_steps']} 步（{n_sym} 个随机种子，每个种子的数据、c 与随机权重各不相同）",
     )
 
+    # 练习 4.1: the Sigmoid + Xavier network with EXERCISE_WIDTH neurons per hidden layer, same seeds and data
+    narrow = np.array([layer_gradient_norms("sigmoid", "xavier", *data[seed], seed=seed, width=EXERCISE_WIDTH)["grad"]
+                       for seed in seeds])
+    narrow_ratio = narrow[:, 0] / narrow[:, SPAN_TOP - 1]
+    metrics |= {"ex_width": EXERCISE_WIDTH, "ex_narrow_ratio": float(np.exp(np.log(narrow_ratio).mean())),
+                "ex_narrow_ratio_min": float(narrow_ratio.min()), "ex_narrow_ratio_max": float(narrow_ratio.max()),
+                "ex_narrow_first": float(np.exp(np.log(narrow[:, 0]).mean()))}
     return Result(
         figures=[
             Figure("demo", demo_figure(depths, sigmoid_grads, relu_grads, best_case, DEMO_X),

@@ -28,6 +28,7 @@ CI_LEVEL, CI_Z = 0.95, 1.96  # Wilson intervals: the level and its normal quanti
 ALPHA = 0.05  # a Fisher p-value above this: the difference is within chance
 LOSS_PERCENTILE = 90  # the sweep table's high percentile of the final loss
 XOR_MIN_LIVE = 2  # live ReLU neurons that suffice for XOR: ReLU(x1 - x2) + ReLU(x2 - x1)
+EXERCISE_LR = 1.0  # 练习 1.1: the notebook's network with this learning rate, same seeds and steps
 N_PERMUTATIONS = 10_000  # permutation test of the rank correlation (spread vs steps to solve)
 
 
@@ -150,6 +151,17 @@ def sweep(configs: list[Config], seeds: list[int], epochs: int, learning_rate: f
                 solved_at=np.where(right[part].any(axis=1), right[part].argmax(axis=1), -1),
                 hidden_z=hidden_z[part], final_outputs=outputs[part, -1, :, 0])
     return results
+
+
+def exercise_learning_rate(seeds: list[int], epochs: int, notebook: SweepResult) -> dict[str, float]:
+    """练习 1.1：笔记本的网络（Sigmoid，4 个神经元）把学习率换成 EXERCISE_LR，同样的种子和步数，能解几次？"""
+    r = sweep([CONFIGS[0]], seeds, epochs, EXERCISE_LR)["notebook"]
+    solved, n = int(r.solved.sum()), len(seeds)
+    low, high = wilson_interval(solved, n)
+    reached = r.solved_at[r.solved_at >= 0]
+    return {"ex_lr": EXERCISE_LR, "ex_lr_solved": solved, "ex_lr_rate": solved / n, "ex_lr_ci_low": low,
+            "ex_lr_ci_high": high, "ex_lr_median_epochs": float(np.median(reached)) if len(reached) else -1.0,
+            "ex_lr_p": fisher_exact(solved, n, int(notebook.solved.sum()), n)}
 
 
 def initial_outputs(activation: str, seeds: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -452,6 +464,7 @@ def run(ctx: Context) -> Result:
 
     full_module = Listing(name="network_full", code=inspect.getsource(numpy_net),
                           caption="完整的 experiments/numpy_net.py（修正后的 NeuralNetwork 类与辅助函数）")
+    metrics |= exercise_learning_rate(seeds, sweep_epochs, results["notebook"])
     return Result(
         figures=[
             Figure("loss_curve", loss_curve_figure(losses),

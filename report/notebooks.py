@@ -47,6 +47,10 @@ NOT_PINNED = {"IPython", "experiments", "report", "lesson"}
 # set-up cell installs tensorflow-cpu on Linux x86-64 as pyproject.toml does). Anything else:
 # the distribution has the module's name. (importlib's packages_distributions() takes seconds.)
 DISTRIBUTIONS = {"sklearn": ("scikit-learn",), "tensorflow": ("tensorflow", "tensorflow-cpu")}
+# Colab opens notebooks from GitHub, not from the Pages site: the Pages workflow
+# (.github/workflows/pages.yml) pushes the built notebooks to this branch, at the same paths.
+COLAB_BRANCH = "notebooks"
+PAGES_URL = re.compile(r"^https://([A-Za-z0-9-]+)\.github\.io(?:/([A-Za-z0-9._-]+))?/?$")
 REPORT_IMPORT = re.compile(r"^(\s*)from report\.model import ", re.MULTILINE)
 ANY_REPORT_IMPORT = re.compile(r"^\s*(from|import)\s+report\b", re.MULTILINE)
 
@@ -77,16 +81,28 @@ def notebook_file(section: SectionView) -> str:
     return f"{NOTEBOOK_DIR}/{int(section.number.split('.')[0]):02d}-{section.name}.ipynb"
 
 
+def colab_link(site_url: str, file: str) -> str:
+    """「在 Colab 中打开」 for a notebook of a site on GitHub Pages (https://<owner>.github.io/<repo>/,
+    or a user site https://<owner>.github.io/); "" for any other address, where the repository is unknown."""
+    match = PAGES_URL.match(site_url)
+    if match is None:
+        return ""
+    owner, repo = match[1], match[2] or f"{match[1]}.github.io"
+    return f"https://colab.research.google.com/github/{owner}/{repo}/blob/{COLAB_BRANCH}/{file}"
+
+
 def write_notebooks(site: Path, sections: list[SectionView], prose: dict[str, str],
                     experiments: dict[str, Experiment], seed: int, root: Path = ROOT,
-                    title: str = "") -> list[Notebook]:
-    """Write one notebook per top-level section into `site`/notebooks and set `section.notebook`."""
+                    title: str = "", site_url: str = "") -> list[Notebook]:
+    """Write one notebook per top-level section into `site`/notebooks and set `section.notebook`
+    (and `section.colab_link` when the site is on GitHub Pages)."""
     notebooks = [Notebook(s, notebook_file(s), make_notebook(s, prose, experiments, seed, root, title))
                  for s in sections]
     (site / NOTEBOOK_DIR).mkdir(parents=True, exist_ok=True)
     for nb in notebooks:
         (site / nb.file).write_text(nb.text, encoding="utf-8")
         nb.section.notebook = nb.section.notebook_link = nb.file
+        nb.section.colab_link = colab_link(site_url, nb.file)
     return notebooks
 
 
@@ -184,6 +200,12 @@ def prose_cells(body: str, section: SectionView, result: str) -> list:
         kind, name = match[1], match[2]
         if kind in ("listing", "folded"):
             markdown.append(listing_markdown(listings[name], folded=kind == "folded"))
+        elif kind == "exercise":  # each question a cell of its own (report/exercises.py)
+            cells += _markdown_cells(markdown)
+            markdown = []
+        elif kind == "exercise_end":  # under the question, an empty cell for the student's code
+            cells += [markdown_cell("\n\n".join(markdown)), code_cell("", tags=("exercise",))]
+            markdown = []
         else:
             cells += _markdown_cells(markdown)
             markdown = []
@@ -440,12 +462,15 @@ if family is None:
         family = "Noto Sans CJK SC"
     except Exception as error:  # 离线、安装失败……
         print("没能安装中文字体：", error)
-if family is None:
+if family is None:  # show_figure (lesson.py) then puts the figures' labels in English
+    os.environ["LESSON_LABELS"] = "en"
     warnings.filterwarnings("ignore", message=r".*missing from font")
-    print("No Chinese font was found or could be installed: the Chinese labels in the figures will show as "
-          "empty boxes. The code, the numbers and the text are not affected. To fix it, install Noto Sans CJK SC "
-          "(Debian/Ubuntu: sudo apt-get install fonts-noto-cjk) and restart the kernel.")
+    print("No Chinese font was found or could be installed, so the figures' labels are shown in English "
+          "(translated by lesson.py's table ENGLISH). The code, the numbers and the text are not affected. "
+          "For the Chinese labels, install Noto Sans CJK SC (Debian/Ubuntu: sudo apt-get install fonts-noto-cjk) "
+          "and restart the kernel.")
 else:
+    os.environ.pop("LESSON_LABELS", None)
     matplotlib.rcParams["font.family"] = [family, "DejaVu Sans"]
     print("图中的中文字体：", family)
 matplotlib.rcParams.update({{"axes.unicode_minus": False, "axes.titleweight": "bold", "figure.dpi": 100}})'''

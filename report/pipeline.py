@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from report import claims
+from report.answers import ANSWERS_NAME, answers_html, write_answers
 from report.discover import ROOT, Experiment, discover, with_dependencies
 from report.fonts import CjkFont, find_cjk_font
 from report.formulas import FormulaRenderer
@@ -109,6 +110,7 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
     outcomes = report.outcomes
     formulas = FormulaRenderer(options.cache_dir / "math")
     renderer = PageRenderer(formulas, options.settings.root)
+    renderer.answers_file = ANSWERS_NAME if options.pdf else None
     sections = build_views(outcomes)
     renderer.render_sections(sections, report.numbers)
     report.failing_claims = claims.check(renderer.claims, strict=not options.settings.quick)
@@ -120,7 +122,7 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
         _write_assets(staging, sections, formulas)
         write_notebooks(staging, sections, renderer.notebook_sections(sections, report.numbers),
                         {o.experiment.name: o.experiment for o in outcomes}, options.settings.seed,
-                        options.settings.root, book.title)
+                        options.settings.root, book.title, book.url)
         glossary = load_terms(options.settings.root).terms
         index = renderer.page("index.html", book=book, sections=sections, glossary=glossary,
                               pdf_file=PDF_NAME if options.pdf else None)
@@ -132,10 +134,18 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
             source = handout_source(renderer, sections, report.numbers, book, font, glossary)
             _write_formula_images(staging, formulas)
             handout = write_handout(source, staging, staging / PDF_NAME, options.cache_dir / "pdf", options.settings.jobs)
+            report.stages["pdf"] = time.perf_counter() - started
+            started = time.perf_counter()  # the lecturer's answers: the print render above recorded them
+            css = renderer.page("handout.css", book=book, font=font) + print_stylesheet()
+            if renderer.exercise_sets:
+                write_answers(answers_html(renderer, renderer.exercise_sets, book, css), staging,
+                              staging / ANSWERS_NAME, options.cache_dir / "pdf")
+            report.stages["answers"] = time.perf_counter() - started
+            started = time.perf_counter()
             shutil.rmtree(staging / "math")  # the handout's formulas: the site shows MathML
             for figure in figures(sections):
                 (staging / figure.print_src).unlink()  # made for the PDF, not published
-            report.stages["pdf"] = time.perf_counter() - started
+            report.stages["pdf"] += time.perf_counter() - started
         swap_into_place(staging, options.out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -21,6 +21,7 @@ from report import claims
 from report.discover import ROOT
 from report.figures import phone_variant, print_variant, svg_size
 from report.formulas import FormulaError, FormulaRenderer
+from report.exercises import NOTEBOOK, PRINT, SITE, ExerciseError, ExerciseHelpers, ExerciseSet
 from report.highlight import highlight
 from report.model import Listing, Result
 from report.runner import Outcome
@@ -91,6 +92,7 @@ class SectionView:
     body: Markup = Markup("")
     notebook: str = ""  # path inside the site of the section's notebook (top-level sections), set by the writer
     notebook_link: str = ""  # what the heading's 「下载 Notebook」 points to; "" shows no link
+    colab_link: str = ""  # 「在 Colab 中打开」 (report/notebooks.py), when the site is on GitHub Pages
 
 
 def build_views(outcomes: list[Outcome]) -> list[SectionView]:
@@ -164,6 +166,8 @@ class PageRenderer:
         self.env.filters.update(fixed=fixed, pct=pct, sci=sci, int=integer)
         self.macros = self.env.get_template("macros.html").module
         self.claims: list[claims.Claim] = []  # declared by the sections of the last render for the site
+        self.exercise_sets: list[ExerciseSet] = []  # the last print render's exercises, answers included
+        self.answers_file: str | None = None  # the site links its exercises to answers.pdf when it is built
         self.compile_condition = lru_cache(maxsize=None)(partial(self.env.compile_expression, undefined_to_none=False))
 
     def render_sections(self, sections: list[SectionView], numbers: dict[str, str] | None = None,
@@ -173,6 +177,8 @@ class PageRenderer:
         lookup = {s.name: s for s in walk(sections)}
         if not for_print:  # the handout shows the same sentences: their claims are checked once
             self.claims = []
+        else:
+            self.exercise_sets = []
         numbers = {**(numbers or {}), **{s.name: s.number for s in lookup.values()}}
         for section in lookup.values():
             section.body = self._render_section(section, lookup, numbers, for_print)
@@ -199,13 +205,18 @@ class PageRenderer:
                                                   condition, sentence, data))
         helpers = (_NotebookHelpers if for_notebook else _SectionHelpers)(
             section, lookup, numbers, self.macros, self.formulas, declare, for_print)
+        ex = helpers.exercises = ExerciseHelpers(section.name, section.number, section.title, section.level, self.macros,
+                                                 NOTEBOOK if for_notebook else PRINT if for_print else SITE, self.answers_file)
         try:
             html = self.env.get_template(name).render(
                 **data, figure=helpers.figure, table=helpers.table, listing=helpers.listing, log=helpers.log,
-                ref=helpers.ref, sec=helpers.sec, tex=helpers.tex, itex=helpers.itex, claim=helpers.claim)
+                ref=helpers.ref, sec=helpers.sec, tex=helpers.tex, itex=helpers.itex, claim=helpers.claim,
+                exercises=ex.exercises, exercise=ex.exercise, answer=ex.answer)
             helpers.check_all_placed()
-        except (RenderError, FormulaError, TemplateError, claims.ClaimError) as exc:
+        except (RenderError, FormulaError, TemplateError, claims.ClaimError, ExerciseError) as exc:
             raise RenderError(f"templates/{name}{_template_line(exc, name)}: {exc}") from exc
+        if for_print and ex.set.items:
+            self.exercise_sets.append(ex.set)
         if for_notebook:  # Markdown: no anchors, no typesetting spans
             return Markup(html)
         return Markup(typeset(anchor_headings(html, section.name)))
@@ -243,6 +254,7 @@ class _SectionHelpers:
         self.numbers = numbers  # every discovered section's number, built or not
         self.placed: list[tuple[str, str]] = []  # (kind, name): names are unique per kind
         self.declare = declare  # records a claim with the PageRenderer
+        self.exercises: ExerciseHelpers | None = None  # set by the PageRenderer
 
     def _place(self, kind: str, name: str, items: dict) -> Any:
         if name not in items:
@@ -304,6 +316,8 @@ class _SectionHelpers:
         """{% call claim("m.a > m.b") %}sentence{% endcall %}: the sentence, with its condition recorded."""
         sentence = caller()
         self.declare(condition, sentence)
+        if self.exercises is not None:
+            self.exercises.note_claim()
         return Markup(sentence)
 
     def check_all_placed(self) -> None:
@@ -319,7 +333,7 @@ class _SectionHelpers:
 
 # Where a figure, table, log or listing goes in a section's notebook prose: \ue000kind:name\ue001.
 # Private-use characters, so no template text can contain one by accident.
-NOTEBOOK_MARK = re.compile("\ue000(figure|table|log|listing|folded):(\\w+)\ue001")
+NOTEBOOK_MARK = re.compile("\ue000(figure|table|log|listing|folded|exercise|exercise_end):(\\w+)\ue001")
 
 
 class _NotebookHelpers(_SectionHelpers):

@@ -232,3 +232,35 @@ def test_the_handout_list_names_every_notebook_with_the_sites_address(tmp_path):
     without = renderer.page("notebook_list.html", sections=sections, book=SimpleNamespace(url=""))
     assert "<code>notebooks/01-a.ipynb</code>" in without and "href" not in without
     assert renderer.page("notebook_list.html", sections=[], book=SimpleNamespace(url="")).strip() == ""
+
+
+@pytest.mark.parametrize("site_url, expected", [
+    ("https://alice.github.io/nn-course/", "https://colab.research.google.com/github/alice/nn-course/blob/notebooks/"
+                                           "notebooks/01-xor.ipynb"),
+    ("https://alice.github.io/nn-course", "https://colab.research.google.com/github/alice/nn-course/blob/notebooks/"
+                                          "notebooks/01-xor.ipynb"),
+    ("https://alice.github.io/", "https://colab.research.google.com/github/alice/alice.github.io/blob/notebooks/"
+                                 "notebooks/01-xor.ipynb"),
+    ("https://course.example.org/", ""),  # a custom domain: the repository is unknown
+    ("", ""),
+])
+def test_a_colab_link_only_for_a_site_on_github_pages(site_url, expected):
+    from report.notebooks import colab_link
+
+    assert colab_link(site_url, "notebooks/01-xor.ipynb") == expected
+
+
+def test_the_heading_links_to_colab_next_to_the_download(tmp_path):
+    from report.formulas import FormulaRenderer
+    from report.render import PageRenderer, build_views
+    from tests.test_render import two_sections
+
+    renderer = PageRenderer(FormulaRenderer(tmp_path / "math"))
+    section = build_views(two_sections())[0]
+    section.notebook_link, section.colab_link = "notebooks/01-one.ipynb", "https://colab.research.google.com/x"
+    html = renderer.env.from_string('{% from "sections.html" import render_section %}{{ render_section(s) }}').render(s=section)
+    assert 'href="notebooks/01-one.ipynb" download>下载 Notebook</a>' in html
+    assert '<a href="https://colab.research.google.com/x">在 Colab 中打开</a>' in html
+    section.colab_link = ""
+    assert "Colab" not in renderer.env.from_string(
+        '{% from "sections.html" import render_section %}{{ render_section(s) }}').render(s=section)
