@@ -122,22 +122,27 @@ def _postscript_name(program: bytes) -> str:
 
 def _collect(face: Face, font: Dictionary) -> None:
     """The font's widths and Unicode text, added to the face's (what an earlier part said stays)."""
-    tokens = NUMBER_OR_BRACKET.findall(font.DescendantFonts[0].get("/W", Array()).unparse())[1:-1]
-    i = 0
-    while i < len(tokens):
-        first = int(tokens[i])
-        if tokens[i + 1] == b"[":  # first [w w ...]
-            end = tokens.index(b"]", i + 2)
-            for offset, width in enumerate(tokens[i + 2:end]):
-                face.widths.setdefault(first + offset, float(width))
-            i = end + 1
-        else:  # first last w
-            for gid in range(first, int(tokens[i + 1]) + 1):
-                face.widths.setdefault(gid, float(tokens[i + 2]))
-            i += 3
+    for gid, width in widths(font.DescendantFonts[0]).items():
+        face.widths.setdefault(gid, width)
     if "/ToUnicode" in font:
         for gid, text in parse_to_unicode(font.ToUnicode.read_bytes()).items():
             face.text.setdefault(gid, text)
+
+
+def widths(cid_font: Dictionary) -> dict[int, float]:
+    """glyph id -> advance of a CIDFont's /W array (both forms: `first [w …]`, `first last w`)."""
+    tokens = NUMBER_OR_BRACKET.findall(cid_font.get("/W", Array()).unparse())[1:-1]
+    found, i = {}, 0
+    while i < len(tokens):
+        first = int(tokens[i])
+        if tokens[i + 1] == b"[":
+            end = tokens.index(b"]", i + 2)
+            found.update((first + offset, float(width)) for offset, width in enumerate(tokens[i + 2:end]))
+            i = end + 1
+        else:
+            found.update((gid, float(tokens[i + 2])) for gid in range(first, int(tokens[i + 1]) + 1))
+            i += 3
+    return found
 
 
 def parse_to_unicode(cmap: bytes) -> dict[int, str]:
