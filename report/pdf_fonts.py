@@ -11,7 +11,9 @@ face), and every part's font resources are pointed at one font dictionary per fa
 CJK faces (CID-keyed CFF) are embedded as bare CFF (FontFile3 /CIDFontType0C) holding only the used
 glyphs, found through the CFF charset by their original CIDs; WeasyPrint's own subsets keep an
 empty slot for every glyph id below the highest one used (~60,000 for a CJK face). TrueType
-faces keep their glyph ids (Identity CIDToGIDMap): they are small.
+faces keep their glyph ids (Identity CIDToGIDMap): they are small. A face whose installed font
+is not the one the cached parts were made with (its advances differ) keeps its parts' programs,
+each under a tag of its own.
 """
 from __future__ import annotations
 
@@ -19,7 +21,6 @@ import hashlib
 import re
 import subprocess
 import warnings
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -43,7 +44,9 @@ class Face:
     postscript_name: str
     fonts: list[Dictionary] = field(default_factory=list)  # Type0 font dictionaries, in book order
     widths: dict[int, float] = field(default_factory=dict)  # glyph id -> advance (1/1000 em), first wins
-    text: dict[int, str] = field(default_factory=dict)  # glyph id -> Unicode text, first wins
+    # glyph id -> Unicode text, first wins: one glyph can stand for two characters (the CJK fonts
+    # draw U+0020 and the thin space U+2009 alike) and a ToUnicode map can name only one.
+    text: dict[int, str] = field(default_factory=dict)
 
 
 def share_fonts(book: Pdf) -> None:
