@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -49,6 +50,8 @@ def books(tmp_path_factory) -> tuple[Path, Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pdf_fonts, "share_fonts", lambda book: None)
         unshared = write(tmp_path, "unshared.pdf")
+    shutil.copytree(tmp_path / "cache-unshared.pdf", tmp_path / "cache-shared.pdf",
+                    ignore=shutil.ignore_patterns("book-*"))  # the same parts, assembled again
     return unshared, write(tmp_path, "shared.pdf")
 
 
