@@ -6,8 +6,8 @@ what it shows (report/pdf.py): editing one section's prose re-renders one chapte
 build renders the chapters on every core. What depends on the whole book is added here: the
 page numbers in the contents (the front part is rendered once the chapters' lengths are
 known), the footer 「第 N 页 / 共 M 页」 (an overlay rendered for M pages), links from one part
-to another, and the metadata. The price: each part embeds its own subset of the CJK fonts, so
-the PDF is several times larger than a single document's.
+to another, the metadata, and the fonts: each part embeds its own subsets of the same fonts,
+which report/pdf_fonts.py replaces by one subset per face for the whole book.
 """
 from __future__ import annotations
 
@@ -103,16 +103,19 @@ def page_numbers(chapters: list[RenderedPart], first_page: int) -> dict[str, int
 
 def assembly_key(parts: list[RenderedPart], footer: RenderedPart, info: dict[str, str]) -> str:
     h = hashlib.sha256(json.dumps([[p.pdf.name for p in parts], footer.pdf.name, info], ensure_ascii=False).encode())
-    h.update(metadata.version("pikepdf").encode())
+    for package in ("pikepdf", "uharfbuzz"):  # the fonts are subset again from the installed ones
+        h.update(metadata.version(package).encode())
     return h.hexdigest()[:24]
 
 
 def assemble(parts: list[RenderedPart], footer: RenderedPart, info: dict[str, str], target: Path) -> None:
     """With pikepdf (qpdf): the parts' pages, named destinations and bookmarks, the links from one
-    part to another, one structure tree (report/book_tags.py) and the page numbers."""
+    part to another, one structure tree (report/book_tags.py), the page numbers, and one font
+    program per face (report/pdf_fonts.py)."""
     import pikepdf
 
     from report.book_tags import join_structure, overlay_artifacts
+    from report.pdf_fonts import share_fonts
 
     with ExitStack() as stack:
         book = stack.enter_context(pikepdf.new())
@@ -128,6 +131,7 @@ def assemble(parts: list[RenderedPart], footer: RenderedPart, info: dict[str, st
         add_links(book, parts, starts)
         join_structure(book, sources, starts, LANG)
         overlay_artifacts(book, stack.enter_context(pikepdf.open(footer.pdf)))
+        share_fonts(book)
         book.docinfo = book.make_indirect(pikepdf.Dictionary({key: pikepdf.String(v) for key, v in info.items()}))
         book.save(target, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes.util
 import hashlib
+import io
 import json
 import re
 import warnings
@@ -62,9 +63,11 @@ def digest(path: Path) -> str:
 
 
 def part_key(html: str, site_dir: Path, tagged: bool = True) -> str:
-    """The HTML, the files it shows (figures, formulas), whether it is tagged and the WeasyPrint version."""
+    """The HTML, the files it shows (figures, formulas), whether it is tagged, the WeasyPrint version
+    and what report/actual_text.py does to a part."""
     h = hashlib.sha256(html.encode())
     h.update(b"tagged" if tagged else b"untagged")
+    h.update((Path(__file__).parent / "actual_text.py").read_bytes())  # what is done to a part after WeasyPrint
     h.update(metadata.version("weasyprint").encode())
     for source in sorted(set(SOURCES.findall(html))):
         h.update(source.encode())
@@ -152,7 +155,17 @@ def render_part(html: str, site_dir: Path, target: Path, tagged: bool = True) ->
         part.links += [Link(number, name, _points(rect, page.height)) for _, name, rect, _ in outside]
         page.links = [link for link in page.links if link not in outside]  # WeasyPrint would drop them with an error
     tmp = target.with_suffix(".tmp")
-    document.write_pdf(tmp, pdf_variant=None, uncompressed_pdf=False, pdf_tags=tagged)
+    pdf = document.write_pdf(pdf_variant=None, uncompressed_pdf=False, pdf_tags=tagged)
+    if tagged:
+        import pikepdf
+
+        from report.actual_text import spell_out_code_lines
+
+        with pikepdf.open(io.BytesIO(pdf)) as tagged_pdf:
+            spell_out_code_lines(tagged_pdf)
+            tagged_pdf.save(tmp, deterministic_id=True)
+    else:
+        tmp.write_bytes(pdf)
     tmp.replace(target)
     part.save()
 

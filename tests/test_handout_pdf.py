@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 import re
 import subprocess
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -107,12 +108,60 @@ def test_the_handout_is_tagged_with_one_tree_that_reaches_every_page(quick_site:
         assert pages == sorted(pages), "the chapters' headings come in page order"
 
 
+def listings(site_dir: Path) -> list[str]:
+    """The printed listings' source, as the site shows it (folded listings are not printed)."""
+    site = (site_dir / "index.html").read_text(encoding="utf-8")
+    site = re.sub(r'<details class="listing folded">.*?</details>', "", site, flags=re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", "", pre)) for pre in re.findall(r'<div class="highlight"><pre>(.*?)</pre>', site, re.S)]
+
+
 def test_code_lines_keep_their_indentation(pdf, quick_site: Path):
-    """Every indented listing line short enough not to wrap is found, spaces and all, in the text."""
-    site = (quick_site / "index.html").read_text(encoding="utf-8")
-    site = re.sub(r'<details class="listing folded">.*?</details>', "", site, flags=re.S)  # not printed
-    lines = {line.rstrip() for pre in re.findall(r'<div class="highlight"><pre>(.*?)</pre>', site, re.S)
-             for line in html.unescape(re.sub(r"<[^>]+>", "", pre)).splitlines()}
-    indented = {line for line in lines if line.startswith("    ") and line.isascii() and len(line) <= 80}
-    text = {line.rstrip() for page in pdf.pages for line in page.extract_text().splitlines()}
-    assert indented and indented <= text, sorted(indented - text)[:5]
+    """Every indented listing line short enough not to wrap is found, spaces and all, in the text
+    that poppler's plain `pdftotext` (report/actual_text.py) and pypdf extract."""
+    lines = {line.rstrip() for listing in listings(quick_site) for line in listing.splitlines()}
+    indented = {line for line in lines if line.startswith("    ") and columns(line) <= 80}
+    plain = subprocess.run(["pdftotext", str(quick_site / "handout.pdf"), "-"], capture_output=True, text=True,
+                           check=True).stdout
+    found = {line.rstrip() for line in plain.splitlines()}
+    assert indented and indented <= found, sorted(indented - found)[:5]
+    assert any(not line.isascii() for line in indented), "lines with Chinese comments are among them"
+    found = {line.rstrip() for page in pdf.pages for line in page.extract_text().splitlines()}
+    ascii_lines = {line for line in indented if line.isascii()}  # pypdf spaces CJK text its own way
+    assert ascii_lines <= found, sorted(ascii_lines - found)[:5]
+
+
+def columns(line: str) -> int:
+    """Width in monospace columns: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in line)
+
+
+def test_listings_copied_with_pdftotext_compile(quick_site: Path):
+    """A listing that is not cut by a page break or a wrapped line comes out of plain `pdftotext`
+    whole, and Python compiles it."""
+    plain = subprocess.run(["pdftotext", str(quick_site / "handout.pdf"), "-"], capture_output=True, text=True,
+                           check=True).stdout
+    whole = [listing for listing in listings(quick_site) if listing.strip() in plain]
+    assert len([listing for listing in whole if "\n    " in listing]) >= 3, "indented listings found whole"
+    for listing in whole:
+        compile(listing, "listing.py", "exec")
+
+
+def test_one_font_program_per_face_under_unique_tags_and_a_small_file(quick_site: Path):
+    """ISO 32000-1 §9.6.4: a subset tag names one program (report/pdf_fonts.py); 2.0 MB is the
+    size of the handout as one WeasyPrint document."""
+    import pikepdf
+
+    from report.pdf_fonts import font_resources
+
+    path = quick_site / "handout.pdf"
+    with pikepdf.open(path) as book:
+        fonts = {font.objgen: font for fonts in font_resources(book) for font in fonts.values()}
+        names = sorted(str(font.BaseFont)[1:] for font in fonts.values())
+        programs = {(font.DescendantFonts[0].FontDescriptor.get("/FontFile3")
+                     or font.DescendantFonts[0].FontDescriptor.FontFile2).objgen for font in fonts.values()}
+    faces = [name.split("+")[1] for name in names]
+    assert len(set(faces)) == len(faces) == len(programs), names
+    assert len({name.split("+")[0] for name in names}) == len(names)
+    listing = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    assert len(listing.splitlines()) - 2 == len(names), listing
+    assert path.stat().st_size <= 2_000_000, f"{path.stat().st_size:,} bytes"
