@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import asdict, dataclass, replace
@@ -139,6 +140,7 @@ class Session:
         options = replace(self.options, on_html=published)
         try:
             if self.last is None or self.last.failures or request["run"]:
+                self.last = None  # until this build ends: a PDF stopped by a newer edit leaves no results here
                 report = build(options, self.progress)
             else:  # prose, layout or style: the experiments' results cannot have changed
                 self.font = self.font or find_cjk_font()
@@ -163,9 +165,10 @@ class Session:
 
 def interrupt_again(unraisable) -> None:
     """sys.unraisablehook: an interrupt that landed in a finalizer (WeasyPrint has some) is printed
-    and dropped by Python, and the stale PDF would run to its end; raise it again, outside."""
+    and dropped by Python, and the stale PDF would run to its end; signal it again, once the
+    finalizer is over (a signal sent from here would be handled in here, and dropped again)."""
     if isinstance(unraisable.exc_value, KeyboardInterrupt):
-        os.kill(os.getpid(), signal.SIGINT)
+        threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT)).start()
     else:
         sys.__unraisablehook__(unraisable)
 

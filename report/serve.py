@@ -29,7 +29,7 @@ from report.preview_server import Hub, PreviewServer
 
 WATCHED = ("experiments", "report", "templates")
 QUIET_SECONDS = 0.3  # saves closer together than this are one burst: built together
-STOP_SECONDS = 30.0  # for the builder to finish its clean-up once stopped, before it is killed
+STOP_SECONDS = 15.0  # for the builder to finish its clean-up once stopped, before it is killed
 
 
 @dataclass
@@ -148,6 +148,8 @@ class Preview:
             while True:
                 self._step()
         finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+            log("stopping…")
             self.stop.set()
             if self.builder is not None:
                 if self.in_flight is not None:
@@ -167,7 +169,8 @@ class Preview:
         if due == 0.0:
             if self.in_flight is None:
                 changed = self.batcher.start()
-                self._build(changed, run=bool(areas(changed, self.root) & {"experiments", "report"}))
+                touched = areas(changed, self.root)  # --only follows what the prose cites: templates too
+                self._build(changed, run=bool(touched & {"experiments", "report"}) or bool(self.options.only and touched))
             elif not self.cancelling:  # its page is out, its PDFs are now stale: stop them
                 self.cancelling = True
                 self.builder.interrupt()

@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from report.preview_builder import error_of_exception, publish_html, template_excerpt
+from report.preview_builder import error_of_exception, interrupt_again, publish_html, template_excerpt
 from report.preview_server import Hub, PreviewServer, inject
 from report.serve import Batcher, areas
 
@@ -169,6 +169,29 @@ def test_a_template_error_shows_the_template_lines(tmp_path):
         error = error_of_exception(exc, tmp_path)
     assert error["title"] == message
     assert ">    3 | {{ m.nope }}" in error["text"] and "Traceback" in error["text"]
+
+
+def test_an_interrupt_a_finalizer_swallowed_is_raised_again(monkeypatch):
+    """Python prints and drops an exception raised in __del__; a PDF stage interrupted there would
+    run on. The builder's unraisable hook sends the signal again."""
+    class Interrupted(Exception):
+        pass
+
+    class Finalizer:
+        def __del__(self):
+            raise KeyboardInterrupt
+
+    def handler(signum, frame):
+        raise Interrupted
+
+    monkeypatch.setattr(sys, "unraisablehook", interrupt_again)
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        with pytest.raises(Interrupted):
+            Finalizer()  # collected at once: its KeyboardInterrupt goes to the hook
+            time.sleep(5)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 # --- end to end ---------------------------------------------------------------------------
