@@ -135,6 +135,7 @@ class Preview:
         self.in_flight: int | None = None  # the build the builder is on
         self.publishing = False  # its page is not yet published (after that: its PDFs)
         self.cancelling = False
+        self.taken: set[str] = set()  # the changes the build in flight is making
         self.changed_at = self.started_at = 0.0  # the first pending change; the build's start
         self.versions = 0
         self.stop = threading.Event()
@@ -144,7 +145,7 @@ class Preview:
         watcher = threading.Thread(target=self._watch, name="watcher", daemon=True)
         watcher.start()
         try:
-            self._build(set(), run=True)
+            self.batcher.add({str(self.root / "experiments")}, time.monotonic())  # the first build: run everything
             while True:
                 self._step()
         finally:
@@ -199,6 +200,7 @@ class Preview:
             run = True
         self.ident += 1
         self.in_flight, self.publishing, self.cancelling = self.ident, True, False
+        self.taken = changed
         self.started_at = time.monotonic()
         self.builder.request(self.ident, sorted(changed), run)
         self.hub.update(status="building")
@@ -220,7 +222,8 @@ class Preview:
                     else f"in {time.monotonic() - self.started_at:.1f} s")
             log(f"page published {when} ({tabs} tab(s) told to reload)" + ("; PDF follows" if self.options.pdf else ""))
             return
-        self.in_flight, self.cancelling = None, False
+        unpublished = self.publishing
+        self.in_flight, self.publishing, self.cancelling = None, False, False
         self.batcher.finish()
         if stage == "done":
             self.hub.update(status="idle")
@@ -229,6 +232,8 @@ class Preview:
         elif stage == "failed":
             self.hub.update(error=event["error"], status="idle")
             log("build failed (shown in the browser; serving the last good site)")
+        elif stage == "cancelled" and unpublished:  # stopped before its page was out: build its changes again
+            self.batcher.add(self.taken, time.monotonic())
         elif stage == "cancelled":
             self.hub.update(status="idle")
             log("PDF stopped: a newer edit supersedes it")
