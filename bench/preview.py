@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -32,12 +34,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 EDITED_TEMPLATE = "templates/sections/activations.html"
 PROJECT_PARTS = ("build.py", "report", "experiments", "templates", ".cache")
+PUBLISHED = re.compile(r"page published ([\d.]+) s after the change \(builder ([\d.]+) s CPU")
 PAINTED = """
 (() => {
   const look = () => {
     const mark = document.querySelector("[data-bench-mark]");
     if (!mark) { requestAnimationFrame(look); return; }
-    requestAnimationFrame(() => { window.__painted = {mark: mark.dataset.benchMark, at: Date.now()}; });
+    requestAnimationFrame(() => {
+      window.__painted = {mark: mark.dataset.benchMark, at: Date.now(), loading: performance.now()};
+    });
   };
   requestAnimationFrame(look);
 })();
@@ -47,8 +52,12 @@ PAINTED = """
 @dataclass
 class PreviewTimes:
     page: list[float] = field(default_factory=list)  # save -> new text painted, seconds
+    server: list[float] = field(default_factory=list)  # change seen -> page published (the server's log)
+    reload: list[float] = field(default_factory=list)  # the reloaded page's start -> new text painted
+    cpu: list[float] = field(default_factory=list)  # the builder's CPU seconds for the page
     pdf: list[float] = field(default_factory=list)  # save -> the handout PDF rebuilt and swapped in
     first_build: float = 0.0  # start of the server -> first page published (cached experiments)
+    load: list[float] = field(default_factory=list)  # the 1-minute load average before and after
 
 
 class Events:
@@ -100,15 +109,16 @@ def copy_project(target: Path) -> None:
 def measure(edits: int = 5, timeout: float = 300.0) -> PreviewTimes:
     from playwright.sync_api import sync_playwright
 
-    times = PreviewTimes()
+    times = PreviewTimes(load=[os.getloadavg()[0]])
     with tempfile.TemporaryDirectory(prefix="nn-lecture-preview-") as tmp:
         project = Path(tmp) / "project"
         project.mkdir()
         copy_project(project)
         port = free_port()
         started = time.time()
+        log = Path(tmp) / "serve.log"
         server = subprocess.Popen([sys.executable, "build.py", "--serve", "--port", str(port)], cwd=project,
-                                  stdout=subprocess.DEVNULL, stderr=open(os.environ.get("PREVIEW_BENCH_LOG", os.devnull), "w"),
+                                  stdout=subprocess.DEVNULL, stderr=log.open("w"),
                                   env=dict(os.environ, PYTHONHASHSEED="0"))
         try:
             url = f"http://127.0.0.1:{port}/"
@@ -130,15 +140,19 @@ def measure(edits: int = 5, timeout: float = 300.0) -> PreviewTimes:
                                         encoding="utf-8")
                     page.wait_for_selector(f'[data-bench-mark="{n}"]', state="attached", timeout=timeout * 1000)
                     painted = page.wait_for_function(
-                        f"() => window.__painted && window.__painted.mark === '{n}' && window.__painted.at",
+                        f"() => window.__painted && window.__painted.mark === '{n}' && window.__painted",
                         timeout=timeout * 1000).json_value()
-                    times.page.append(painted / 1000 - saved)
+                    times.page.append(painted["at"] / 1000 - saved)
+                    times.reload.append(painted["loading"] / 1000)
                     done, _ = events.wait(lambda s: s["status"] == "idle" and s["error"] is None, saved, timeout)
                     times.pdf.append(done - saved)
                 browser.close()
         finally:
-            server.send_signal(subprocess.signal.SIGINT)
+            server.send_signal(signal.SIGINT)
             server.wait(timeout=60)
+            published = PUBLISHED.findall(log.read_text(encoding="utf-8"))
+            times.server, times.cpu = [float(w) for w, _ in published], [float(c) for _, c in published]
+    times.load.append(os.getloadavg()[0])
     return times
 
 
@@ -161,9 +175,15 @@ def markdown(times: PreviewTimes) -> str:
         f"Saving `{EDITED_TEMPLATE}` with a new paragraph, {len(times.page)} times, each once the PDF of the one "
         "before had followed; seconds from the save (watchfiles sees it, the builder re-renders the page from "
         "the results it kept, the tab reloads) to the first frame after the one that painted the new text, "
-        "and to the handout PDF rebuilt in the background.", "",
+        f"and to the handout PDF rebuilt in the background. {os.cpu_count()} cores; 1-minute load average "
+        f"{times.load[0]:.1f} before, {times.load[-1]:.1f} after (other work on the machine slows every part).", "",
         "| measure | median s | runs |", "| --- | ---: | --- |",
         f"| save → new text painted | {page:.2f} | {', '.join(f'{x:.2f}' for x in times.page)} |",
+        f"| of which: change seen → page published (server) | {statistics.median(times.server):.2f} | "
+        f"{', '.join(f'{x:.2f}' for x in times.server)} |",
+        f"| builder CPU for the page | {statistics.median(times.cpu):.2f} | {', '.join(f'{x:.2f}' for x in times.cpu)} |",
+        f"| of which: reload → new text painted (browser) | {statistics.median(times.reload):.2f} | "
+        f"{', '.join(f'{x:.2f}' for x in times.reload)} |",
         f"| save → PDF followed | {pdf:.2f} | {', '.join(f'{x:.2f}' for x in times.pdf)} |",
         f"| start → first page (experiments cached) | {times.first_build:.2f} | |", "",
     ])

@@ -130,12 +130,12 @@ class Session:
         from report.fonts import find_cjk_font
         from report.pipeline import BuildReport, build, write_site
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         ident = request["id"]
 
         def published(staging: Path) -> None:
             publish_html(staging, self.options.out)
-            self.send(id=ident, stage="html", seconds=time.perf_counter() - started)
+            self.send(id=ident, stage="html", seconds=time.perf_counter() - started, cpu=time.process_time() - cpu)
 
         options = replace(self.options, on_html=published)
         try:

@@ -220,7 +220,8 @@ class Preview:
                                    status="pdf" if self.options.pdf else "idle")
             when = (f"{time.monotonic() - self.changed_at:.2f} s after the change" if self.ident > 1
                     else f"in {time.monotonic() - self.started_at:.1f} s")
-            log(f"page published {when} ({tabs} tab(s) told to reload)" + ("; PDF follows" if self.options.pdf else ""))
+            log(f"page published {when} (builder {event['cpu']:.2f} s CPU; {tabs} tab(s) told to reload)"
+                + ("; PDF follows" if self.options.pdf else ""))
             return
         unpublished = self.publishing
         self.in_flight, self.publishing, self.cancelling = None, False, False
