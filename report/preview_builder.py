@@ -149,7 +149,6 @@ class Session:
                 report.handout = write_site(report, self.font, options)
                 report.seconds = time.perf_counter() - started
         except Exception as exc:  # the browser shows it; the builder stays for the next edit
-            print(f"build.py --serve: {type(exc).__name__}: {exc}", file=sys.stderr)
             self.send(id=ident, stage="failed", error=error_of_exception(exc, self.root))
             return
         self.last = report
@@ -182,10 +181,13 @@ def main(argv: list[str]) -> int:
     def send(**event) -> None:
         os.write(events, (json.dumps(event, ensure_ascii=False) + "\n").encode())  # one write: never half a line
 
+    options = PreviewOptions.from_json(argv[0])
     try:
-        session = Session(PreviewOptions.from_json(argv[0]), send)
+        session, broken = Session(options, send), None
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # the machinery in report/ does not import: say why until it is fixed
+        session, broken = None, error_of_exception(exc, Path(options.root))
     while True:
         try:
             line = sys.stdin.readline()
@@ -193,7 +195,10 @@ def main(argv: list[str]) -> int:
                 return 0
             request = json.loads(line)
             current = request["id"]
-            session.build(request)
+            if session is None:
+                send(id=current, stage="failed", error=broken)
+            else:
+                session.build(request)
             current = None
         except KeyboardInterrupt:  # a newer edit supersedes this build, or the server is stopping
             send(id=current, stage="cancelled")

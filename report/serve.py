@@ -162,8 +162,11 @@ class Preview:
         import watchfiles
 
         dirs = [self.root / d for d in WATCHED if (self.root / d).is_dir()]
-        for changes in watchfiles.watch(*dirs, stop_event=self.stop, raise_interrupt=False):
-            self.events.put(("changes", None, {path for _, path in changes}))
+        try:
+            for changes in watchfiles.watch(*dirs, stop_event=self.stop, raise_interrupt=False):
+                self.events.put(("changes", None, {path for _, path in changes}))
+        except Exception as exc:  # e.g. the system's limit of watched folders: say so, keep serving
+            log(f"the file watcher stopped ({type(exc).__name__}: {exc}); saves are no longer seen")
 
     def _step(self) -> None:
         due = self.batcher.due_in(time.monotonic())
@@ -232,7 +235,7 @@ class Preview:
                 log(f"PDF done ({event['pdf_seconds']:.1f} s)")
         elif stage == "failed":
             self.hub.update(error=event["error"], status="idle")
-            log("build failed (shown in the browser; serving the last good site)")
+            log(f"build failed: {event['error']['title']} (in the browser too; serving the last good site)")
         elif stage == "cancelled" and unpublished:  # stopped before its page was out: build its changes again
             self.batcher.add(self.taken, time.monotonic())
         elif stage == "cancelled":

@@ -343,9 +343,14 @@ def test_saves_merge_machinery_edits_restart_the_builder_and_ctrl_c_stops_the_wo
         assert served.log().count("page published") - 1 in (1, 2), served.log()
 
         machinery = project.root / "report" / "typography.py"
-        machinery.write_text(machinery.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+        source = machinery.read_text(encoding="utf-8")
+        machinery.write_text(source + "\nbroken(\n", encoding="utf-8")  # the builder cannot even import it
         served.wait_for_log("starting a new builder")
-        served.wait_for_log("page published", count=served.log().count("page published") + 1)
+        served.wait_for_log("build failed: '(' was never closed (typography.py, line")
+        published = served.log().count("page published")
+        machinery.write_text(source + "\n# fixed\n", encoding="utf-8")
+        served.wait_for_log("starting a new builder", count=2)
+        served.wait_for_log("page published", count=published + 1)
 
         site_before = (project.root / "site" / "index.html").read_bytes()
         (project.root / "experiments" / "helper.py").write_text("VALUE = 2\n")  # the slow experiment sleeps
