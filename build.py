@@ -27,6 +27,13 @@ def positive(kind):
     return parse
 
 
+def port(text: str) -> int:
+    value = positive(int)(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a port is at most 65535, got {text}")
+    return value
+
+
 def parse_args(argv: list[str], names: list[str]) -> argparse.Namespace:
     parser = OneLineParser(prog="build.py", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes and epochs (for tests and previews)")
@@ -39,7 +46,12 @@ def parse_args(argv: list[str], names: list[str]) -> argparse.Namespace:
     parser.add_argument("--timeout", type=positive(float), default=600.0, metavar="SECONDS",
                         help="per-experiment time limit (default: 600)")
     parser.add_argument("--out", type=Path, default=Path("site"), metavar="DIR", help="output folder (default: site)")
+    parser.add_argument("--serve", action="store_true",
+                        help="build, serve the site on 127.0.0.1, rebuild on every save and reload open tabs (Ctrl-C stops)")
+    parser.add_argument("--port", type=port, metavar="N", help="the port --serve listens on (default: 8000)")
     args = parser.parse_args(argv)
+    if args.port is not None and not args.serve:
+        parser.error("--port needs --serve")
     unknown = [n for n in args.only if n not in names]
     if unknown:
         parser.error(f"unknown section {', '.join(unknown)}; choose from: {', '.join(names)}")
@@ -67,6 +79,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"build.py: error: {exc}", file=sys.stderr)
         return 1
     args = parse_args(sys.argv[1:] if argv is None else argv, names)
+
+    if args.serve:
+        from report.discover import ROOT
+        from report.preview_builder import PreviewOptions
+        from report.serve import serve
+
+        return serve(PreviewOptions(out=str(args.out.resolve()), cache_dir=str(ROOT / ".cache"),
+                                    root=str(ROOT), only=tuple(args.only), pdf=args.pdf, quick=args.quick,
+                                    jobs=args.jobs, timeout=args.timeout, force=args.force), args.port or 8000)
 
     from report.cli_output import print_failures, print_summary
     from report.pipeline import BuildOptions, build

@@ -375,6 +375,7 @@ def requirements(modules: list[Path], root: Path = ROOT) -> dict[str, str]:
     return {DISTRIBUTIONS.get(name, (name,))[0]: _version(name) for name in sorted(names)}
 
 
+@lru_cache(maxsize=None)  # reading a distribution's metadata costs ~10 ms; a notebook asks for several
 def _version(module: str) -> str:
     for dist in DISTRIBUTIONS.get(module, (module,)):
         try:

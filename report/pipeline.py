@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -51,6 +52,9 @@ class BuildOptions:
     only: list[str] = field(default_factory=list)
     settings: RunSettings = field(default_factory=RunSettings)
     pdf: bool = True
+    # Called with the staging folder once the HTML is in it, before the PDFs are made:
+    # build.py --serve publishes the page from there and lets the PDFs follow.
+    on_html: Callable[[Path], None] | None = None
 
 
 @dataclass
@@ -128,6 +132,8 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
                               pdf_file=PDF_NAME if options.pdf else None)
         (staging / "index.html").write_text(index, encoding="utf-8")
         report.stages["html"] = time.perf_counter() - started
+        if options.on_html is not None:
+            options.on_html(staging)
         handout = None
         if options.pdf:
             started = time.perf_counter()

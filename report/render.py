@@ -157,18 +157,31 @@ def integer(value: float) -> str:
     return f"{round(value):,}".replace("-", "−")
 
 
+@lru_cache(maxsize=None)
+def environment(root: Path) -> Environment:
+    """One per project and process: a rebuild in the same process (build.py --serve) compiles only
+    the templates that changed since the last one (Jinja checks each file's mtime), not all of them."""
+    env = Environment(loader=FileSystemLoader([root / "templates", TEMPLATES_DIR]), undefined=StrictUndefined,
+                      autoescape=select_autoescape(["html"]), extensions=[RawTexStrings], trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True)
+    env.filters.update(fixed=fixed, pct=pct, sci=sci, int=integer)
+    return env
+
+
+@lru_cache(maxsize=None)
+def compiled_condition(env: Environment, condition: str):
+    return env.compile_expression(condition, undefined_to_none=False)
+
+
 class PageRenderer:
     def __init__(self, formulas: FormulaRenderer, root: Path = ROOT):
         self.formulas = formulas
-        self.env = Environment(loader=FileSystemLoader([root / "templates", TEMPLATES_DIR]), undefined=StrictUndefined,
-                               autoescape=select_autoescape(["html"]), extensions=[RawTexStrings], trim_blocks=True, lstrip_blocks=True,
-                               keep_trailing_newline=True)
-        self.env.filters.update(fixed=fixed, pct=pct, sci=sci, int=integer)
+        self.env = environment(root)
         self.macros = self.env.get_template("macros.html").module
         self.claims: list[claims.Claim] = []  # declared by the sections of the last render for the site
         self.exercise_sets: list[ExerciseSet] = []  # the last print render's exercises, answers included
         self.answers_file: str | None = None  # the site links its exercises to answers.pdf when it is built
-        self.compile_condition = lru_cache(maxsize=None)(partial(self.env.compile_expression, undefined_to_none=False))
+        self.compile_condition = partial(compiled_condition, self.env)
 
     def render_sections(self, sections: list[SectionView], numbers: dict[str, str] | None = None,
                         for_print: bool = False) -> None:

@@ -1,0 +1,209 @@
+"""The build side of `build.py --serve`: a process of its own (report/serve.py starts it), so an
+edit to the machinery in report/ takes effect by starting a new one, and a PDF that a newer edit
+has made stale is stopped with SIGINT, the way Ctrl-C stops `build.py`.
+
+It reads build requests, one JSON line each, on stdin and writes what happened, one JSON line
+each, to the file descriptor it is given: "html" once the page is published (the handout PDF
+still to come), then "done", "failed" or "cancelled". It keeps the last build's results: a
+change to templates/ alone re-renders the page from them without hashing a single experiment.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import threading
+import time
+import traceback
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+TEMPLATE_LINE = re.compile(r"(templates/[\w./-]+\.html), line (\d+)")
+
+
+@dataclass(frozen=True)
+class PreviewOptions:
+    """What `build.py` was asked for, as plain data for the command line of the builder process."""
+    out: str
+    cache_dir: str
+    root: str
+    only: tuple[str, ...] = ()
+    pdf: bool = True
+    quick: bool = False
+    jobs: int = 2
+    timeout: float = 600.0
+    force: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> PreviewOptions:
+        data = json.loads(text)
+        return cls(**{**data, "only": tuple(data["only"])})
+
+
+def publish_html(staging: Path, out: Path) -> None:
+    """Serve the page before the PDFs are made: the staging folder's HTML (hard links, not copies)
+    with the PDFs of the site it replaces, swapped in whole like any build."""
+    from report.pipeline import swap_into_place
+
+    preview = out.parent / f".{out.name}.preview-{os.getpid()}"
+    try:
+        shutil.copytree(staging, preview, copy_function=_link_or_copy)
+        for pdf in sorted(out.glob("*.pdf")) if out.is_dir() else ():
+            if not (preview / pdf.name).exists():
+                _link_or_copy(pdf, preview / pdf.name)
+        swap_into_place(preview, out)
+    finally:
+        shutil.rmtree(preview, ignore_errors=True)
+
+
+def _link_or_copy(source, target) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # a file system without hard links
+        shutil.copy2(source, target)
+
+
+def template_excerpt(message: str, root: Path, around: int = 3) -> str:
+    """The lines around the one a template error names, the line itself marked with >."""
+    match = TEMPLATE_LINE.search(message)
+    if not match:
+        return ""
+    path, line = root / match[1], int(match[2])
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return ""
+    first = max(1, line - around)
+    shown = [f"{'>' if n == line else ' '} {n:4d} | {lines[n - 1]}" for n in range(first, min(len(lines), line + around) + 1)]
+    return f"{match[1]}:\n" + "\n".join(shown)
+
+
+TITLE_CHARACTERS = 160  # "metric 'x' is not defined (known: ...)" lists them all: in full below the title
+
+
+def error_of_exception(exc: BaseException, root: Path) -> dict[str, str]:
+    """A build that raised: its message as the title, the template's lines and the traceback below."""
+    message = str(exc) or type(exc).__name__
+    title = message.partition("\n")[0]
+    if len(title) > TITLE_CHARACTERS:
+        title = title[:TITLE_CHARACTERS - 1] + "…"
+    parts = [message if title != message else "", template_excerpt(message, root),
+             "".join(traceback.format_exception(exc))]
+    return {"title": title, "text": "\n\n".join(p for p in parts if p)}
+
+
+def error_of_failures(failures) -> dict[str, str]:
+    """Experiments that failed: which ones, with their tracebacks."""
+    names = ", ".join(f"§{o.experiment.number} {o.experiment.name}" for o in failures)
+    title = f"{names}: {failures[0].status}" if len(failures) == 1 else f"{len(failures)} 个实验没有完成：{names}"
+    text = "\n\n".join(f"=== §{o.experiment.number} {o.experiment.name}（{o.experiment.title}）: {o.status} ===\n"
+                       f"{o.error.rstrip()}" for o in failures)
+    return {"title": title, "text": text}
+
+
+class Session:
+    """Builds on request and remembers the last results."""
+
+    def __init__(self, options: PreviewOptions, send):
+        from report.pipeline import BuildOptions
+        from report.progress import Progress
+        from report.runner import RunSettings
+
+        self.send = send  # writes one event
+        self.root = Path(options.root)
+        self.options = BuildOptions(
+            out=Path(options.out), cache_dir=Path(options.cache_dir), only=list(options.only), pdf=options.pdf,
+            settings=RunSettings(quick=options.quick, jobs=options.jobs, timeout=options.timeout,
+                                 force=options.force, root=self.root))
+        self.progress = Progress()
+        self.last = None  # the last BuildReport: its outcomes serve a change to templates/ alone
+        self.font = None
+
+    def build(self, request: dict) -> None:
+        from report.cli_output import print_failures, print_summary
+        from report.fonts import find_cjk_font
+        from report.pipeline import BuildReport, build, write_site
+
+        started, cpu = time.perf_counter(), time.process_time()
+        ident = request["id"]
+
+        def published(staging: Path) -> None:
+            publish_html(staging, self.options.out)
+            self.send(id=ident, stage="html", seconds=time.perf_counter() - started, cpu=time.process_time() - cpu)
+
+        options = replace(self.options, on_html=published)
+        try:
+            if self.last is None or self.last.failures or request["run"]:
+                self.last = None  # until this build ends: a PDF stopped by a newer edit leaves no results here
+                report = build(options, self.progress)
+            else:  # prose, layout or style: the experiments' results cannot have changed
+                self.font = self.font or find_cjk_font()
+                kept = [replace(o, status="cached") for o in self.last.outcomes]  # for the summary line
+                report = BuildReport(kept, 0.0, numbers=self.last.numbers)
+                report.handout = write_site(report, self.font, options)
+                report.seconds = time.perf_counter() - started
+        except Exception as exc:  # the browser shows it; the builder stays for the next edit
+            self.send(id=ident, stage="failed", error=error_of_exception(exc, self.root))
+            return
+        self.last = report
+        self.options = replace(self.options, settings=replace(self.options.settings, force=False))  # once
+        if report.failures:
+            print_failures(report, self.options.out)
+            self.send(id=ident, stage="failed", error=error_of_failures(report.failures))
+            return
+        print_summary(report, self.options.out)
+        self.send(id=ident, stage="done", seconds=time.perf_counter() - started,
+                  pdf_seconds=report.stages.get("pdf", 0.0))
+
+
+def interrupt_again(unraisable) -> None:
+    """sys.unraisablehook: an interrupt that landed in a finalizer (WeasyPrint has some) is printed
+    and dropped by Python, and the stale PDF would run to its end; signal it again, once the
+    finalizer is over (a signal sent from here would be handled in here, and dropped again)."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT)).start()
+    else:
+        sys.__unraisablehook__(unraisable)
+
+
+def main(argv: list[str]) -> int:
+    """python -m report.preview_builder OPTIONS_JSON EVENTS_FD"""
+    events = int(argv[1])
+    sys.unraisablehook = interrupt_again
+    current = None
+
+    def send(**event) -> None:
+        os.write(events, (json.dumps(event, ensure_ascii=False) + "\n").encode())  # one write: never half a line
+
+    options = PreviewOptions.from_json(argv[0])
+    try:
+        session, broken = Session(options, send), None
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the machinery in report/ does not import: say why until it is fixed
+        session, broken = None, error_of_exception(exc, Path(options.root))
+    while True:
+        try:
+            line = sys.stdin.readline()
+            if not line:  # the server closed our input: it is stopping
+                return 0
+            request = json.loads(line)
+            current = request["id"]
+            if session is None:
+                send(id=current, stage="failed", error=broken)
+            else:
+                session.build(request)
+            current = None
+        except KeyboardInterrupt:  # a newer edit supersedes this build, or the server is stopping
+            send(id=current, stage="cancelled")
+            current = None
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
