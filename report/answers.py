@@ -28,9 +28,6 @@ def answers_html(renderer, sets: list[ExerciseSet], book, css: str) -> str:
     return renderer.page("answers.html", book=book, css=css, sets=sets)
 
 
-def write_answers(html: str, site_dir: Path, target: Path, cache_dir: Path) -> int:
-    """Write answers.pdf; returns how many parts WeasyPrint had to render (0: from the cache)."""
-    with PartRenderer(site_dir, cache_dir, jobs=1) as parts:
-        (part,) = parts.render([html])
+def write_answers(html: str, parts: PartRenderer, target: Path) -> None:
+    (part,) = parts.render([html])
     shutil.copyfile(part.pdf, target)
-    return parts.rendered

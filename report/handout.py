@@ -46,18 +46,26 @@ class HandoutError(RuntimeError):
     pass
 
 
-def write_handout(source: HandoutSource, site_dir: Path, target: Path, cache_dir: Path, jobs: int) -> HandoutReport:
-    with PartRenderer(site_dir, cache_dir, jobs) as parts:
-        book, footer = render_book(source, parts)
-    shutil.copyfile(assemble_cached(book, footer, source.info, cache_dir), target)
-    return HandoutReport(parts.rendered, len(book) + 1)
+def write_handout(source: HandoutSource, parts: PartRenderer, target: Path) -> HandoutReport:
+    before = parts.rendered
+    book, footer = render_book(source, parts)
+    shutil.copyfile(assemble_cached(book, footer, source.info, parts.cache_dir), target)
+    return HandoutReport(parts.rendered - before, len(book) + 1)
+
+
+def chapter_documents(source: HandoutSource) -> list[str]:
+    """The chapters as WeasyPrint renders them: what a build can start rendering first."""
+    return [drawn_indentation(chapter) for chapter in source.chapters]
 
 
 def render_book(source: HandoutSource, parts: PartRenderer) -> tuple[list[RenderedPart], RenderedPart]:
-    """The front matter and the chapters, in order, and the page numbers for all of them."""
-    chapters = parts.render([drawn_indentation(chapter) for chapter in source.chapters])
+    """The front matter and the chapters, in order, and the page numbers for all of them. The
+    footer for the guessed length renders beside the front matter; it is wasted only when the
+    contents run to another page."""
+    chapters = parts.render(chapter_documents(source))
     front_pages = FRONT_PAGES_GUESS
     for _ in range(3):  # the contents' length hardly depends on the numbers in it: settles at once
+        parts.start([source.footer(front_pages + sum(c.pages for c in chapters))], tagged=False)
         (front,) = parts.render([source.front(page_numbers(chapters, front_pages + 1))])
         if front.pages == front_pages:
             break

@@ -12,7 +12,7 @@ import io
 import json
 import re
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from multiprocessing import get_context
@@ -78,11 +78,15 @@ def part_key(html: str, site_dir: Path, tagged: bool = True) -> str:
 class PartRenderer:
     """Parts from the cache, or rendered: in this process when only one is missing, otherwise
     on `jobs` processes, which are then kept for the parts that follow (WeasyPrint and the
-    fonts loaded once per process, not once per part)."""
+    fonts loaded once per process, not once per part). The documents of one build (handout,
+    answers, slides) share one renderer: what `start` is given renders while the handout's
+    later parts, which wait for the chapters' page counts, are still being made."""
 
     def __init__(self, site_dir: Path, cache_dir: Path, jobs: int):
         self.site_dir, self.cache_dir, self.jobs = site_dir, cache_dir, jobs
         self.pool: ProcessPoolExecutor | None = None
+        self.running: dict[Path, Future] = {}
+        self.targets: dict[tuple[str, bool], Path] = {}
         self.rendered = 0
 
     def __enter__(self) -> PartRenderer:
@@ -92,25 +96,46 @@ class PartRenderer:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
 
+    def target(self, html: str, tagged: bool = True) -> Path:
+        if (html, tagged) not in self.targets:  # the key hashes every figure the part shows: once
+            self.targets[html, tagged] = self.cache_dir / f"{part_key(html, self.site_dir, tagged)}.pdf"
+        return self.targets[html, tagged]
+
+    def _rendering(self) -> None:
+        if not self.rendered:
+            _check_subsetter()
+        self.rendered += 1
+
+    def start(self, htmls: list[str], tagged: bool = True) -> None:
+        """Begin rendering the parts of `htmls` that are neither cached nor under way, the longest
+        first; `render` collects them. With one part to make and none under way, it is left to
+        `render`, in this process: a pool would cost more to start than it saves."""
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        missing = {self.target(html, tagged): html for html in htmls}
+        missing = {t: h for t, h in missing.items() if t not in self.running and RenderedPart.load(t) is None}
+        if not missing:
+            return
+        if self.pool is None and (len(missing) > 1 or self.running) and self.jobs > 1:
+            self.pool = ProcessPoolExecutor(self.jobs, mp_context=get_context("spawn"))
+        if self.pool is not None:
+            for target in sorted(missing, key=lambda t: -len(missing[t])):
+                self._rendering()
+                self.running[target] = self.pool.submit(render_part, missing[target], self.site_dir, target, tagged)
+
     def render(self, htmls: list[str], tagged: bool = True) -> list[RenderedPart]:
         """Tagged parts carry their structure tree (report/book_tags.py joins them); the page-number
         overlay is not tagged: it is drawn into every page as an artifact."""
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        targets = [self.cache_dir / f"{part_key(html, self.site_dir, tagged)}.pdf" for html in htmls]
-        missing = {target: html for target, html in zip(targets, htmls) if RenderedPart.load(target) is None}
-        order = sorted(missing, key=lambda target: -len(missing[target]))  # the longest first
-        if order and not self.rendered:
-            _check_subsetter()
-        if self.pool is None and len(order) > 1 and self.jobs > 1:
-            self.pool = ProcessPoolExecutor(self.jobs, mp_context=get_context("spawn"))
-        if self.pool is not None:
-            list(self.pool.map(render_part, [missing[t] for t in order], [self.site_dir] * len(order), order,
-                               [tagged] * len(order)))
-        else:
-            for target in order:
-                render_part(missing[target], self.site_dir, target, tagged)
-        self.rendered += len(order)
-        return [RenderedPart.load(target) for target in targets]
+        self.start(htmls, tagged)
+        parts = []
+        for html in htmls:
+            target = self.target(html, tagged)
+            if target in self.running:
+                self.running.pop(target).result()
+            elif RenderedPart.load(target) is None:
+                self._rendering()
+                render_part(html, self.site_dir, target, tagged)
+            parts.append(RenderedPart.load(target))
+        return parts
 
 
 class MissingLibraryError(OSError):

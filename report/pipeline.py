@@ -21,8 +21,8 @@ from report.discover import ROOT, Experiment, discover, with_dependencies
 from report.fonts import CjkFont, find_cjk_font
 from report.formulas import FormulaRenderer
 from report.highlight import print_stylesheet, stylesheet
-from report.pdf import check_pdf_libraries
-from report.handout import HandoutReport, HandoutSource, write_handout
+from report.pdf import PartRenderer, check_pdf_libraries
+from report.handout import HandoutReport, HandoutSource, chapter_documents, write_handout
 from report.notebooks import write_notebooks
 from report.progress import Progress
 from report.figures import phone_variant, print_variant
@@ -137,21 +137,20 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
         handout = None
         if options.pdf:
             started = time.perf_counter()
-            source = handout_source(renderer, sections, report.numbers, book, font, glossary)
+            css = renderer.page("handout.css", book=book, font=font) + print_stylesheet()  # answers and slides too
+            source = handout_source(renderer, sections, report.numbers, book, font, glossary, css)
+            # the lecturer's answers: the print render above recorded them
+            answers = answers_html(renderer, renderer.exercise_sets, book, css) if renderer.exercise_sets else None
             _write_formula_images(staging, formulas)
-            handout = write_handout(source, staging, staging / PDF_NAME, options.cache_dir / "pdf", options.settings.jobs)
-            report.stages["pdf"] = time.perf_counter() - started
-            started = time.perf_counter()  # the lecturer's answers: the print render above recorded them
-            css = renderer.page("handout.css", book=book, font=font) + print_stylesheet()
-            if renderer.exercise_sets:
-                write_answers(answers_html(renderer, renderer.exercise_sets, book, css), staging,
-                              staging / ANSWERS_NAME, options.cache_dir / "pdf")
-            report.stages["answers"] = time.perf_counter() - started
-            started = time.perf_counter()
+            with PartRenderer(staging, options.cache_dir / "pdf", options.settings.jobs) as parts:
+                parts.start(chapter_documents(source) + ([answers] if answers else []))
+                handout = write_handout(source, parts, staging / PDF_NAME)
+                if answers:
+                    write_answers(answers, parts, staging / ANSWERS_NAME)
             shutil.rmtree(staging / "math")  # the handout's formulas: the site shows MathML
             for figure in figures(sections):
                 (staging / figure.print_src).unlink()  # made for the PDF, not published
-            report.stages["pdf"] += time.perf_counter() - started
+            report.stages["pdf"] = time.perf_counter() - started
         swap_into_place(staging, options.out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -159,11 +158,10 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
 
 
 def handout_source(renderer: PageRenderer, sections: list[SectionView], numbers: dict[str, str], book: Book,
-                   font: CjkFont, glossary) -> HandoutSource:
+                   font: CjkFont, glossary, css: str) -> HandoutSource:
     renderer.render_sections(sections, numbers, for_print=True)
     for section in sections:  # on paper a notebook link is useful only with the site's address
         section.notebook_link = f"{book.url.rstrip('/')}/{section.notebook}" if book.url and section.notebook else ""
-    css = renderer.page("handout.css", book=book, font=font) + print_stylesheet()
     return HandoutSource(
         chapters=[renderer.page("handout.html", book=book, css=css, section=s) for s in sections]
         + [renderer.page("handout.html", book=book, css=css, glossary=glossary)],

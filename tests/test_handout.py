@@ -8,6 +8,7 @@ import pytest
 from pypdf import PdfReader
 
 from report.handout import HandoutError, HandoutSource, drawn_indentation, write_handout
+from report.pdf import PartRenderer
 
 CSS = "@page { size: A6; margin: 15mm; } section { break-before: page; } h2 { bookmark-level: 1; }"
 
@@ -37,7 +38,8 @@ def source(chapters: list[str]) -> HandoutSource:
 @pytest.fixture
 def handout(tmp_path):
     def write(chapters: list[str], name: str = "handout.pdf"):
-        report = write_handout(source(chapters), tmp_path, tmp_path / name, tmp_path / "cache", jobs=2)
+        with PartRenderer(tmp_path, tmp_path / "cache", jobs=2) as parts:
+            report = write_handout(source(chapters), parts, tmp_path / name)
         return report, PdfReader(tmp_path / name)
     return write
 

@@ -11,6 +11,7 @@ import pytest
 
 import report.pdf_fonts as pdf_fonts
 from report.handout import HandoutSource, write_handout
+from report.pdf import PartRenderer
 from report.pdf_fonts import parse_to_unicode, subset_tag, to_unicode_cmap, width_array
 
 CSS = ('@page { size: A6; margin: 12mm; } section { break-before: page; } '
@@ -39,7 +40,8 @@ CHAPTERS = [chapter("alpha", "神经网络从零实现，前向传播与反向�
 
 def write(tmp_path: Path, name: str = "book.pdf") -> Path:
     source = HandoutSource(CHAPTERS, front, footer, {"/Title": "讲义"})
-    write_handout(source, tmp_path, tmp_path / name, tmp_path / f"cache-{name}", jobs=1)
+    with PartRenderer(tmp_path, tmp_path / f"cache-{name}", jobs=1) as parts:
+        write_handout(source, parts, tmp_path / name)
     return tmp_path / name
 
 
