@@ -22,6 +22,7 @@ from report.highlight import print_stylesheet, stylesheet
 from report.pdf import check_pdf_libraries
 from report.handout import HandoutReport, HandoutSource, write_handout
 from report.notebooks import write_notebooks
+from report import slides
 from report.progress import Progress
 from report.figures import phone_variant, print_variant
 from report.terms import load_terms
@@ -111,8 +112,9 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
     renderer = PageRenderer(formulas, options.settings.root)
     sections = build_views(outcomes)
     renderer.render_sections(sections, report.numbers)
-    report.failing_claims = claims.check(renderer.claims, strict=not options.settings.quick)
     book = Book(date=build_date(), url=os.environ.get("SITE_URL", ""))
+    deck = slides.prepare(renderer, sections, report.numbers, book)  # its claims join the sections'
+    report.failing_claims = claims.check(renderer.claims, strict=not options.settings.quick)
     staging = options.out.parent / f".{options.out.name}.tmp-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     try:
@@ -123,8 +125,9 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
                         options.settings.root, book.title)
         glossary = load_terms(options.settings.root).terms
         index = renderer.page("index.html", book=book, sections=sections, glossary=glossary,
-                              pdf_file=PDF_NAME if options.pdf else None)
+                              pdf_file=PDF_NAME if options.pdf else None, slides_file=slides.DECK)
         (staging / "index.html").write_text(index, encoding="utf-8")
+        slides.write_deck(deck, renderer, book, staging, options.pdf)
         report.stages["html"] = time.perf_counter() - started
         handout = None
         if options.pdf:
@@ -132,10 +135,14 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
             source = handout_source(renderer, sections, report.numbers, book, font, glossary)
             _write_formula_images(staging, formulas)
             handout = write_handout(source, staging, staging / PDF_NAME, options.cache_dir / "pdf", options.settings.jobs)
+            report.stages["pdf"] = time.perf_counter() - started
+            started = time.perf_counter()
+            slides.write_pdf(slides.print_html(renderer, sections, report.numbers, book, font), renderer, staging,
+                             options.cache_dir / "slides")
+            report.stages["slides pdf"] = time.perf_counter() - started
             shutil.rmtree(staging / "math")  # the handout's formulas: the site shows MathML
             for figure in figures(sections):
                 (staging / figure.print_src).unlink()  # made for the PDF, not published
-            report.stages["pdf"] = time.perf_counter() - started
         swap_into_place(staging, options.out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
