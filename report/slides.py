@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import shutil
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html import unescape as html_unescape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -205,12 +206,23 @@ class _Blocks(HTMLParser):
         self.blocks.append(Block(self.opening[0], self.opening[1], self.source[self.start:end]))
 
 
+# Figures, tables and code (listings, folded or not) are never notes; they do not nest, and cut out
+# first they spare the parser the thousands of tags of highlighted code.
+_NOT_PROSE = re.compile(r"<(figure|details)\b.*?</\1>", re.S)
+
+
+@lru_cache(maxsize=64)
+def _blocks(body: str) -> list[Block]:
+    """A section's body is parsed once for all the notes its slides take from it."""
+    return _Blocks(_NOT_PROSE.sub("", body)).blocks
+
+
 def notes_from(body: str, heading: str | None, paragraphs: int | None = None, where: str = "") -> Markup:
     """The paragraphs, lists and display formulas of a section's rendered body that follow `heading`
     (an <h3>'s text; None: before the first), up to the next heading; not its figures, tables or code.
     Links into the page become their text. An unknown heading is an error: a heading renamed in the
     prose cannot leave a slide without its notes."""
-    blocks = _Blocks(str(body)).blocks
+    blocks = _blocks(str(body))
     def text(block: Block) -> str:
         return " ".join(html_unescape(re.sub(r"<[^>]+>", "", _LINK.sub("",
                                                                         block.html))).split())
