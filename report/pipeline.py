@@ -134,12 +134,14 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
             started = time.perf_counter()
             source = handout_source(renderer, sections, report.numbers, book, font, glossary)
             _write_formula_images(staging, formulas)
-            handout = write_handout(source, staging, staging / PDF_NAME, options.cache_dir / "pdf", options.settings.jobs)
-            report.stages["pdf"] = time.perf_counter() - started
-            started = time.perf_counter()
-            slides.write_pdf(slides.print_html(renderer, sections, report.numbers, book, font), renderer, staging,
-                             options.cache_dir / "slides")
-            report.stages["slides pdf"] = time.perf_counter() - started
+            with slides.PdfJob(slides.print_html(renderer, sections, report.numbers, book, font), renderer,
+                               staging, options.cache_dir / "slides") as slides_pdf:  # renders beside the handout
+                handout = write_handout(source, staging, staging / PDF_NAME, options.cache_dir / "pdf",
+                                        options.settings.jobs)
+                report.stages["pdf"] = time.perf_counter() - started
+                started = time.perf_counter()
+                slides_pdf.finish()
+                report.stages["slides pdf"] = time.perf_counter() - started  # what it adds after the handout
             shutil.rmtree(staging / "math")  # the handout's formulas: the site shows MathML
             for figure in figures(sections):
                 (staging / figure.print_src).unlink()  # made for the PDF, not published

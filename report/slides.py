@@ -22,18 +22,19 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from html import unescape as html_unescape
 from html.parser import HTMLParser
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from jinja2 import TemplateError, TemplateNotFound
 from markupsafe import Markup
 
 from report import claims
 from report.discover import ROOT
 from report.fonts import CjkFont
 from report.formulas import FormulaError
-from report.pdf import PartRenderer
+from report.pdf import RenderedPart, part_key, render_part
 from report.render import FigureView, Lookup, PageRenderer, RenderError, SectionView, TableView, walk
-from jinja2 import TemplateError, TemplateNotFound
 
 DECK = "slides.html"
 PDF = "slides.pdf"
@@ -41,9 +42,9 @@ REVEAL_DIR = ROOT / "templates" / "static" / "reveal"
 REVEAL_FILES = ("reveal.js", "reveal.css", "notes.js", "LICENSE")
 # The slide's size in CSS pixels: reveal.js scales it to the screen, the PDF's page is this size.
 WIDTH, HEIGHT = 1280, 720
-# Where a figure may go on a slide, in CSS pixels: under the title with a line or two below it ("wide"),
-# with a row of numbers or a formula too ("short"), or beside a column of text (a slide's layout "side").
-# "low": with a formula and a row of numbers.
+# The box a figure fills, in CSS pixels: under the title with a line or two below it ("wide"), with a
+# row of numbers or a formula below or above it ("short"), with both ("low"), or beside a column of
+# text (on a slide of layout "side", its default there).
 FIGURE_BOXES = {"wide": (1180, 430), "short": (1180, 320), "low": (1180, 250), "side": (700, 440)}
 LAYOUTS = ("", "side")
 
@@ -52,7 +53,7 @@ LAYOUTS = ("", "side")
 class Slide:
     kind: str  # "cover", "title" (a section's first slide) or "content"
     section: str  # the section's name; "" for the cover
-    label: str  # "3 反向传播算法": which section the slide belongs to
+    label: str  # which section: "3 反向传播算法" on a content slide, "3" on a title slide
     title: str
     body: Markup = Markup("")
     notes: Markup = Markup("")  # what the lecturer says (speaker view); the print render has none
@@ -155,7 +156,8 @@ def label(section: SectionView) -> str:
 
 
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-_LINK = re.compile(r'<a class="anchor"[^>]*>.*?</a>|<a\b[^>]*>|</a>', re.S)
+_LINK = re.compile(r'<a class="anchor"[^>]*>.*?</a>|<a\b[^>]*>|</a>', re.S)  # the anchor "#" goes, a link keeps its text
+_TAG = re.compile(r"<[^>]+>")
 
 
 @dataclass
@@ -223,9 +225,9 @@ def notes_from(body: str, heading: str | None, paragraphs: int | None = None, wh
     Links into the page become their text. An unknown heading is an error: a heading renamed in the
     prose cannot leave a slide without its notes."""
     blocks = _blocks(str(body))
+
     def text(block: Block) -> str:
-        return " ".join(html_unescape(re.sub(r"<[^>]+>", "", _LINK.sub("",
-                                                                        block.html))).split())
+        return " ".join(html_unescape(_TAG.sub("", _LINK.sub("", block.html))).split())
     headings = [text(b) for b in blocks if b.tag in ("h3", "h4")]
     if heading is not None and heading not in headings:
         raise RenderError(f"prose({heading!r}) in the slides of {where!r}: the section has no such heading "
@@ -310,14 +312,42 @@ def print_html(renderer: PageRenderer, sections: list[SectionView], numbers: dic
                          font=font, width=WIDTH, height=HEIGHT)
 
 
-def write_pdf(html: str, renderer: PageRenderer, site_dir: Path, cache_dir: Path) -> int:
+class PdfJob:
     """slides.pdf from `print_html`, cached like a handout part: the same HTML and files give the same
-    PDF, so a prose edit (the notes are not printed) renders nothing. The formula SVGs it shows are
-    copied beside it for WeasyPrint; the caller removes them. Returns the number of pages."""
-    (site_dir / "math").mkdir(exist_ok=True)
-    for name, path in renderer.formulas.used.items():
-        shutil.copyfile(path, site_dir / "math" / name)
-    with PartRenderer(site_dir, cache_dir, jobs=1) as parts:
-        (part,) = parts.render([html], tagged=False)  # slides are read on screen or paper, not by a reader
-    shutil.copyfile(part.pdf, site_dir / PDF)
-    return part.pages
+    PDF, so a prose edit (the notes are not printed) renders nothing. A missing PDF is rendered in a
+    process of its own, started before the handout and awaited after it: on a cold build the ~10 s
+    of CPU it costs overlap with the handout's chapters instead of following them. Used as a context:
+    leaving it early (the handout failed, Ctrl-C) stops that process. The formula SVGs it shows are
+    copied beside it for WeasyPrint; the caller removes them afterwards."""
+
+    def __init__(self, html: str, renderer: PageRenderer, site_dir: Path, cache_dir: Path):
+        self.site_dir = site_dir
+        (site_dir / "math").mkdir(exist_ok=True)
+        for name, path in renderer.formulas.used.items():
+            shutil.copyfile(path, site_dir / "math" / name)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        self.target = cache_dir / f"{part_key(html, site_dir, tagged=False)}.pdf"
+        self.process = None
+        if RenderedPart.load(self.target) is None:  # slides are read on screen or paper: untagged
+            self.process = get_context("spawn").Process(target=render_part, args=(html, site_dir, self.target, False))
+            self.process.start()
+
+    def __enter__(self) -> PdfJob:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process is not None and self.process.is_alive():
+            self.process.terminate()
+        if self.process is not None:
+            self.process.join()
+
+    def finish(self) -> int:
+        """Wait for the render, if any; write slides.pdf; the number of pages."""
+        if self.process is not None:
+            self.process.join()
+        part = RenderedPart.load(self.target)
+        if part is None:
+            raise OSError(f"rendering the slides' PDF failed (exit status {self.process.exitcode}); "
+                          "its traceback is above")
+        shutil.copyfile(part.pdf, self.site_dir / PDF)
+        return part.pages
