@@ -131,7 +131,7 @@ class FormulaRenderer:
 FONT_FAMILY = "Lecture Math"  # a modified (subset) font may not carry the original's name
 FONT_STYLE = "stix2-subset-3"  # part of the font's cache name: change it when the subset changes
 # ASCII, and the mathematical italic letters browsers substitute for one-letter <mi> (text-transform: math-auto)
-_ALWAYS = "".join(map(chr, [*range(0x20, 0x7F), 0x210E, *range(0x1D434, 0x1D468), *range(0x1D6E2, 0x1D71C)]))
+_ALWAYS = "".join(map(chr, [*range(0x20, 0x7F), 0x210E, 0x221A, *range(0x1D434, 0x1D468), *range(0x1D6E2, 0x1D71C)]))
 
 
 def _subset_font(characters: str, path: Path) -> None:

@@ -65,7 +65,7 @@ def render_book(source: HandoutSource, parts: PartRenderer) -> tuple[list[Render
     chapters = parts.render(chapter_documents(source))
     front_pages = FRONT_PAGES_GUESS
     for _ in range(3):  # the contents' length hardly depends on the numbers in it: settles at once
-        parts.start([source.footer(front_pages + sum(c.pages for c in chapters))], tagged=False)
+        parts.start([(source.footer(front_pages + sum(c.pages for c in chapters)), False)])
         (front,) = parts.render([source.front(page_numbers(chapters, front_pages + 1))])
         if front.pages == front_pages:
             break

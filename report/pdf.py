@@ -106,26 +106,27 @@ class PartRenderer:
             _check_subsetter()
         self.rendered += 1
 
-    def start(self, htmls: list[str], tagged: bool = True) -> None:
-        """Begin rendering the parts of `htmls` that are neither cached nor under way, the longest
-        first; `render` collects them. With one part to make and none under way, it is left to
-        `render`, in this process: a pool would cost more to start than it saves."""
+    def start(self, documents: list[tuple[str, bool]]) -> None:
+        """Begin rendering the (HTML, tagged) documents that are neither cached nor under way, in the
+        order given (the costliest first makes the pool finish soonest); `render` collects them. With
+        one part to make and none under way, it is left to `render`, in this process: a pool would
+        cost more to start than it saves."""
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        missing = {self.target(html, tagged): html for html in htmls}
-        missing = {t: h for t, h in missing.items() if t not in self.running and RenderedPart.load(t) is None}
+        missing = {self.target(html, tagged): (html, tagged) for html, tagged in documents}
+        missing = {t: d for t, d in missing.items() if t not in self.running and RenderedPart.load(t) is None}
         if not missing:
             return
         if self.pool is None and (len(missing) > 1 or self.running) and self.jobs > 1:
             self.pool = ProcessPoolExecutor(self.jobs, mp_context=get_context("spawn"))
         if self.pool is not None:
-            for target in sorted(missing, key=lambda t: -len(missing[t])):
+            for target, (html, tagged) in missing.items():
                 self._rendering()
-                self.running[target] = self.pool.submit(render_part, missing[target], self.site_dir, target, tagged)
+                self.running[target] = self.pool.submit(render_part, html, self.site_dir, target, tagged)
 
     def render(self, htmls: list[str], tagged: bool = True) -> list[RenderedPart]:
         """Tagged parts carry their structure tree (report/book_tags.py joins them); the page-number
         overlay is not tagged: it is drawn into every page as an artifact."""
-        self.start(htmls, tagged)
+        self.start([(html, tagged) for html in sorted(htmls, key=len, reverse=True)])  # the longest first
         parts = []
         for html in htmls:
             target = self.target(html, tagged)

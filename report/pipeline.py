@@ -24,6 +24,7 @@ from report.highlight import print_stylesheet, stylesheet
 from report.pdf import PartRenderer, check_pdf_libraries
 from report.handout import HandoutReport, HandoutSource, chapter_documents, write_handout
 from report.notebooks import write_notebooks
+from report import slides
 from report.progress import Progress
 from report.figures import phone_variant, print_variant
 from report.terms import load_terms
@@ -117,8 +118,9 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
     renderer.answers_file = ANSWERS_NAME if options.pdf else None
     sections = build_views(outcomes)
     renderer.render_sections(sections, report.numbers)
-    report.failing_claims = claims.check(renderer.claims, strict=not options.settings.quick)
     book = Book(date=build_date(), url=os.environ.get("SITE_URL", ""))
+    deck = slides.prepare(renderer, sections, report.numbers, book)  # its claims join the sections'
+    report.failing_claims = claims.check(renderer.claims, strict=not options.settings.quick)
     staging = options.out.parent / f".{options.out.name}.tmp-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     try:
@@ -129,8 +131,9 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
                         options.settings.root, book.title, book.url)
         glossary = load_terms(options.settings.root).terms
         index = renderer.page("index.html", book=book, sections=sections, glossary=glossary,
-                              pdf_file=PDF_NAME if options.pdf else None)
+                              pdf_file=PDF_NAME if options.pdf else None, slides_file=slides.DECK)
         (staging / "index.html").write_text(index, encoding="utf-8")
+        slides.write_deck(deck, renderer, book, staging, options.pdf)
         report.stages["html"] = time.perf_counter() - started
         if options.on_html is not None:
             options.on_html(staging)
@@ -141,12 +144,17 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
             source = handout_source(renderer, sections, report.numbers, book, font, glossary, css)
             # the lecturer's answers: the print render above recorded them
             answers = answers_html(renderer, renderer.exercise_sets, book, css) if renderer.exercise_sets else None
+            deck_print = slides.print_html(renderer, sections, report.numbers, book, font)
             _write_formula_images(staging, formulas)
             with PartRenderer(staging, options.cache_dir / "pdf", options.settings.jobs) as parts:
-                parts.start(chapter_documents(source) + ([answers] if answers else []))
+                # everything at once, the costliest first: the slides draw every figure again (~10 s CPU)
+                parts.start([(deck_print, False)]  # read on screen or paper: untagged
+                            + [(html, True) for html in sorted(chapter_documents(source) + ([answers] if answers else []),
+                                                               key=len, reverse=True)])
                 handout = write_handout(source, parts, staging / PDF_NAME)
                 if answers:
                     write_answers(answers, parts, staging / ANSWERS_NAME)
+                slides.write_pdf(deck_print, parts, staging)
             shutil.rmtree(staging / "math")  # the handout's formulas: the site shows MathML
             for figure in figures(sections):
                 (staging / figure.print_src).unlink()  # made for the PDF, not published
