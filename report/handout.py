@@ -36,21 +36,13 @@ class HandoutSource:
     info: dict[str, str]  # PDF metadata: /Title, /Author, ...
 
 
-@dataclass
-class HandoutReport:
-    rendered: int  # parts WeasyPrint had to render; 0: all came from the cache
-    parts: int
-
-
 class HandoutError(RuntimeError):
     pass
 
 
-def write_handout(source: HandoutSource, parts: PartRenderer, target: Path) -> HandoutReport:
-    before = parts.rendered
+def write_handout(source: HandoutSource, parts: PartRenderer, target: Path) -> None:
     book, footer = render_book(source, parts)
     shutil.copyfile(assemble_cached(book, footer, source.info, parts.cache_dir), target)
-    return HandoutReport(parts.rendered - before, len(book) + 1)
 
 
 def chapter_documents(source: HandoutSource) -> list[str]:

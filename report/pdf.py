@@ -75,6 +75,12 @@ def part_key(html: str, site_dir: Path, tagged: bool = True) -> str:
     return h.hexdigest()[:24]
 
 
+@dataclass
+class PdfReport:
+    rendered: int  # parts WeasyPrint had to render; 0: all came from the cache
+    parts: int  # all parts of all the build's PDFs (handout, answers, slides)
+
+
 class PartRenderer:
     """Parts from the cache, or rendered: in this process when only one is missing, otherwise
     on `jobs` processes, which are then kept for the parts that follow (WeasyPrint and the
@@ -87,7 +93,8 @@ class PartRenderer:
         self.pool: ProcessPoolExecutor | None = None
         self.running: dict[Path, Future] = {}
         self.targets: dict[tuple[str, bool], Path] = {}
-        self.rendered = 0
+        self.rendered = 0  # parts WeasyPrint had to make; the others came from the cache
+        self.used: set[Path] = set()  # the parts the documents are made of
 
     def __enter__(self) -> PartRenderer:
         return self
@@ -127,15 +134,15 @@ class PartRenderer:
         """Tagged parts carry their structure tree (report/book_tags.py joins them); the page-number
         overlay is not tagged: it is drawn into every page as an artifact."""
         self.start([(html, tagged) for html in sorted(htmls, key=len, reverse=True)])  # the longest first
-        parts = []
-        for html in htmls:
-            target = self.target(html, tagged)
+        parts, targets = [], [self.target(html, tagged) for html in htmls]
+        for html, target in zip(htmls, targets):
             if target in self.running:
                 self.running.pop(target).result()
             elif RenderedPart.load(target) is None:
                 self._rendering()
                 render_part(html, self.site_dir, target, tagged)
             parts.append(RenderedPart.load(target))
+        self.used.update(targets)
         return parts
 
 

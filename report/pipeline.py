@@ -21,8 +21,8 @@ from report.discover import ROOT, Experiment, discover, with_dependencies
 from report.fonts import CjkFont, find_cjk_font
 from report.formulas import FormulaRenderer
 from report.highlight import print_stylesheet, stylesheet
-from report.pdf import PartRenderer, check_pdf_libraries
-from report.handout import HandoutReport, HandoutSource, chapter_documents, write_handout
+from report.pdf import PartRenderer, PdfReport, check_pdf_libraries
+from report.handout import HandoutSource, chapter_documents, write_handout
 from report.notebooks import write_notebooks
 from report import slides
 from report.progress import Progress
@@ -62,7 +62,7 @@ class BuildOptions:
 class BuildReport:
     outcomes: list[Outcome]
     seconds: float
-    handout: HandoutReport | None = None  # None: no PDF asked for
+    handout: PdfReport | None = None  # None: no PDF asked for
     stages: dict[str, float] = field(default_factory=dict)  # wall seconds per stage
     numbers: dict[str, str] = field(default_factory=dict)  # every discovered section's number
     failing_claims: list[str] = field(default_factory=list)  # quick builds only: full builds stop on them
@@ -110,7 +110,7 @@ def build(options: BuildOptions, progress: Progress) -> BuildReport:
     return report
 
 
-def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> HandoutReport | None:
+def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> PdfReport | None:
     started = time.perf_counter()
     outcomes = report.outcomes
     formulas = FormulaRenderer(options.cache_dir / "math")
@@ -151,10 +151,11 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
                 parts.start([(deck_print, False)]  # read on screen or paper: untagged
                             + [(html, True) for html in sorted(chapter_documents(source) + ([answers] if answers else []),
                                                                key=len, reverse=True)])
-                handout = write_handout(source, parts, staging / PDF_NAME)
+                write_handout(source, parts, staging / PDF_NAME)
                 if answers:
                     write_answers(answers, parts, staging / ANSWERS_NAME)
                 slides.write_pdf(deck_print, parts, staging)
+            handout = PdfReport(parts.rendered, len(parts.used))
             shutil.rmtree(staging / "math")  # the handout's formulas: the site shows MathML
             for figure in figures(sections):
                 (staging / figure.print_src).unlink()  # made for the PDF, not published

@@ -8,7 +8,7 @@ import pytest
 from pypdf import PdfReader
 
 from report.handout import HandoutError, HandoutSource, drawn_indentation, write_handout
-from report.pdf import PartRenderer
+from report.pdf import PartRenderer, PdfReport
 
 CSS = "@page { size: A6; margin: 15mm; } section { break-before: page; } h2 { bookmark-level: 1; }"
 
@@ -39,8 +39,8 @@ def source(chapters: list[str]) -> HandoutSource:
 def handout(tmp_path):
     def write(chapters: list[str], name: str = "handout.pdf"):
         with PartRenderer(tmp_path, tmp_path / "cache", jobs=2) as parts:
-            report = write_handout(source(chapters), parts, tmp_path / name)
-        return report, PdfReader(tmp_path / name)
+            write_handout(source(chapters), parts, tmp_path / name)
+        return PdfReport(parts.rendered, len(parts.used)), PdfReader(tmp_path / name)
     return write
 
 
