@@ -8,7 +8,6 @@ like the handout's parts (report/pdf.py) by its HTML and the formula images it s
 """
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,5 +28,7 @@ def answers_html(renderer, sets: list[ExerciseSet], book, css: str) -> str:
 
 
 def write_answers(html: str, parts: PartRenderer, target: Path) -> None:
+    from report.pdf_fonts import write_small  # pikepdf: only when a PDF is made
+
     (part,) = parts.render([html])
-    shutil.copyfile(part.pdf, target)
+    write_small(part.pdf, target)

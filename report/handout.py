@@ -105,7 +105,14 @@ def assembly_key(parts: list[RenderedPart], footer: RenderedPart, info: dict[str
     h = hashlib.sha256(json.dumps([[p.pdf.name for p in parts], footer.pdf.name, info], ensure_ascii=False).encode())
     for package in ("pikepdf", "uharfbuzz"):  # the fonts are subset again from the installed ones
         h.update(metadata.version(package).encode())
+    h.update(assembly_code())
     return h.hexdigest()[:24]
+
+
+def assembly_code() -> bytes:
+    """The source of what puts the parts together: a change to it assembles the book again."""
+    here = Path(__file__).parent
+    return b"".join((here / name).read_bytes() for name in ("handout.py", "book_tags.py", "pdf_fonts.py"))
 
 
 def assemble(parts: list[RenderedPart], footer: RenderedPart, info: dict[str, str], target: Path) -> None:

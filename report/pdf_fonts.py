@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 import subprocess
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name, Pdf
@@ -79,6 +81,21 @@ def share_fonts(book: Pdf) -> None:
         for key, font in list(fonts.items()):
             if isinstance(font, pikepdf.Dictionary) and font.objgen in shared:
                 fonts[key] = shared[font.objgen]
+
+
+def write_small(part: Path, target: Path) -> None:
+    """A document rendered in one part (answers, slides) with its fonts as small as the book's: its
+    CJK subsets would keep a slot for every glyph id too (halves answers.pdf and slides.pdf). Made
+    once per part and version of this module, kept beside the part in the cache."""
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+    small = part.with_name(f"{part.stem}.fonts-{code}.pdf")
+    if not small.is_file():
+        with pikepdf.open(part) as pdf:
+            share_fonts(pdf)
+            pdf.save(small.with_suffix(".tmp"), deterministic_id=True,
+                     object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        small.with_suffix(".tmp").replace(small)
+    shutil.copyfile(small, target)
 
 
 def font_resources(book: Pdf) -> Iterator[Dictionary]:

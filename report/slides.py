@@ -315,6 +315,8 @@ def write_pdf(html: str, parts: PartRenderer, site_dir: Path) -> int:
     """slides.pdf from `print_html`, rendered (or taken from the cache) like a handout part: a prose
     edit, which changes only the notes, renders nothing. Untagged: read on screen or on paper.
     The number of pages."""
+    from report.pdf_fonts import write_small  # pikepdf: only when a PDF is made
+
     (part,) = parts.render([html], tagged=False)
-    shutil.copyfile(part.pdf, site_dir / PDF)
+    write_small(part.pdf, site_dir / PDF)
     return part.pages
