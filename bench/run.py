@@ -130,6 +130,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of every scenario (default 3)")
     parser.add_argument("--no-notebook", action="store_true", help="skip the Jupyter comparison")
+    parser.add_argument("--no-preview", action="store_true", help="skip the live preview's latency (bench/preview.py)")
+    parser.add_argument("--no-lighthouse", action="store_true", help="skip Lighthouse (bench/lighthouse.py)")
     parser.add_argument("--baseline", metavar="REV",
                         help="also time the cold build of this git revision, alternating with this one")
     args = parser.parse_args()
@@ -174,7 +176,13 @@ def main() -> int:
             scenarios["template"].samples.append(run_measured(build, project, env))
             append(project / EDITED_EXPERIMENT, f"\n# benchmark edit {rep}\n")
             scenarios["experiment"].samples.append(run_measured(build, project, env))
-    report = render(scenarios, args.repeat)
+        report = render(scenarios, args.repeat)
+        if not args.no_lighthouse:  # the site of the last rebuild: what readers are served
+            from lighthouse import lighthouse_section
+            report += "\n" + lighthouse_section(project / "site")
+    if not args.no_preview:
+        from preview import preview_section
+        report += "\n" + preview_section()
     print(report)
     (REPO / "bench" / "results.md").write_text(report, encoding="utf-8")
     return 0
