@@ -79,7 +79,8 @@
     var remeasure = function () { near.forEach(updateTabStop); };
     var resizeTimer;
     window.addEventListener('resize', function () { clearTimeout(resizeTimer); resizeTimer = setTimeout(remeasure, 200); });
-    if (document.fonts) document.fonts.ready.then(remeasure); // the math font changes formulas' widths
+    // The math font changes formulas' widths. (Not document.fonts.ready: reading it lays out the page.)
+    if (document.fonts) document.fonts.addEventListener('loadingdone', remeasure);
   }
 
   // Theme switch: 自动 / 浅色 / 深色, remembered. The choice is applied before the first paint by
