@@ -83,6 +83,23 @@
     if (document.fonts) document.fonts.addEventListener('loadingdone', remeasure);
   }
 
+  // A link into the page (index.html#section) lands on its target, and stays there while the blocks
+  // just above it, whose heights were guessed (content-visibility in style.css), are laid out.
+  // Chromium and Firefox keep it in place themselves (scroll anchoring); Safari before 27 does not.
+  var target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+  if (target && window.requestAnimationFrame) {
+    var landed = null, stop = Date.now() + 2000, moved = false;
+    ['wheel', 'touchstart', 'keydown', 'mousedown'].forEach(function (type) {
+      window.addEventListener(type, function () { moved = true; }, { once: true, passive: true });
+    });
+    (function hold() {
+      var top = target.getBoundingClientRect().top;
+      if (landed === null) { if (top >= 0 && top < window.innerHeight / 2) landed = top; } // the browser has jumped
+      else if (Math.abs(top - landed) > 1) window.scrollBy({ top: top - landed, behavior: 'instant' });
+      if (!moved && Date.now() < stop) requestAnimationFrame(hold);
+    })();
+  }
+
   // Theme switch: 自动 / 浅色 / 深色, remembered. The choice is applied before the first paint by
   // the small script in <head>, and the switch is in the markup; this makes its buttons work.
   var group = document.querySelector('.theme-switch');
