@@ -9,6 +9,11 @@ STAMP := $(VENV)/.installed
 SITE_PACKAGES := fonts-noto-cjk fontconfig libpangoft2-1.0-0 libharfbuzz-subset0
 # The tests also read and check PDFs (poppler, qpdf) and drive Chromium through Playwright, whose Node.js driver needs libatomic.
 TEST_PACKAGES := $(SITE_PACKAGES) poppler-utils qpdf chromium libatomic1
+# The benchmark also runs Lighthouse (npm, pinned, into .cache/lighthouse: never for site or test) in Chromium.
+BENCH_PACKAGES := $(SITE_PACKAGES) chromium nodejs npm
+LIGHTHOUSE_VERSION := 12.8.2
+LIGHTHOUSE_DIR := .cache/lighthouse
+LIGHTHOUSE := $(LIGHTHOUSE_DIR)/node_modules/.bin/lighthouse
 
 .PHONY: site test test-quick bench clean
 
@@ -24,8 +29,10 @@ test-quick: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
 bench: $(STAMP)
-	@.ci/install-system-packages $(SITE_PACKAGES)
+	@.ci/install-system-packages $(BENCH_PACKAGES)
 	$(PY) -m pip install --quiet ".[test,bench]"
+	@[ "$$($(LIGHTHOUSE) --version 2>/dev/null)" = "$(LIGHTHOUSE_VERSION)" ] || \
+		npm install --prefix $(LIGHTHOUSE_DIR) --no-save --no-audit --no-fund --loglevel=error lighthouse@$(LIGHTHOUSE_VERSION)
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 # The stamp is written only after a complete install: without it, a .venv left by a failed

@@ -120,7 +120,7 @@ def test_a_folded_listing_is_closed_under_its_own_summary(tmp_path):
     PageRenderer(FormulaRenderer(tmp_path / "math"), root).render_sections(sections)
     html = str(sections[0].body)
     plain, fast = html.index("教学版本"), html.index("快速版本")
-    assert '<figure class="listing">' in html[:plain]
+    assert '<figure class="listing" style="--lines: ' in html[:plain]  # its height, before it is laid out
     assert '<details class="listing folded">' in html[plain:fast] and "<summary>本次构建实际运行的代码" in html[plain:fast]
     assert '<span class="nf">fixed</span>' in html[fast:] and "<details open" not in html
 

@@ -130,3 +130,65 @@ def test_no_chinese_is_slanted(browser, server):
         .map(e => e.tagName + ' ' + e.textContent.slice(0, 30))""")
     assert slanted == []
     page.close()
+
+
+# Page weight: what Lighthouse's mobile score depends on, checked without Lighthouse (bench/lighthouse.py
+# measures the scores themselves).
+LOAD_SHIFTS = """new Promise(done => {
+  let total = 0;
+  new PerformanceObserver(list => list.getEntries().forEach(e => { if (!e.hadRecentInput) total += e.value; }))
+    .observe({type: 'layout-shift', buffered: true});
+  setTimeout(() => done(total), 500);
+})"""
+
+
+@pytest.mark.parametrize("width, height", [(1440, 900), (375, 812)])
+def test_nothing_moves_while_the_page_loads(browser, server, width, height):
+    """No layout shift: the theme switch is in the markup, not added by the script, and the math font
+    is preloaded, so neither moves the text when it arrives."""
+    page, problems = open_page(browser, server, width, height)
+    page.evaluate("document.fonts.ready")
+    assert page.evaluate(LOAD_SHIFTS) < 0.01
+    assert page.locator(".theme-switch button").count() == 3 and page.locator(".theme-switch").is_visible()
+    assert not problems
+    page.close()
+
+
+def test_the_first_screen_does_not_wait_for_the_rest_of_the_page(browser, server):
+    """Scripts do not block the first paint, and blocks far below the screen are not laid out yet
+    (content-visibility); the page stays under a DOM size that a phone lays out quickly."""
+    page, problems = open_page(browser, server, 375, 812)
+    scripts = page.evaluate("""[...document.scripts].map(s => ({src: s.getAttribute('src'), defer: s.defer,
+                                                             async: s.async, length: s.textContent.length}))""")
+    assert all(s["defer"] or s["async"] for s in scripts if s["src"]), scripts
+    assert sum(s["length"] for s in scripts if not s["src"]) < 1000, "inline scripts stay small"
+    skipped = """sel => [...document.querySelectorAll(sel)].map(e => !e.checkVisibility({contentVisibilityAuto: true}))"""
+    # checkVisibility() is false inside a block whose contents content-visibility skips
+    first, *_, last = page.evaluate(skipped, "main .section > :is(p, figure.listing) > *")
+    assert not first, "the first paragraph is rendered"
+    assert last, "the last listing, far below, is skipped until the reader scrolls to it"
+    page.locator("main .section > figure.listing").last.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    assert not page.evaluate(skipped, "main .section > figure.listing > *")[-1], "and rendered once the reader is there"
+    elements = page.evaluate("document.getElementsByTagName('*').length")
+    assert elements < 10_000, f"{elements} elements"
+    assert not problems
+    page.close()
+
+
+def test_scroll_boxes_are_tab_stops_only_where_they_scroll(browser, server):
+    """site.js measures a box once it is near the screen (not all at load, which would lay out the
+    whole page): near the screen, exactly the boxes that scroll are tab stops."""
+    page, problems = open_page(browser, server, 375, 812)
+    first_listing = page.locator("figure.listing .scroll-x").first
+    first_listing.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    assert page.evaluate("el => el.scrollWidth > el.clientWidth", first_listing.element_handle())
+    assert first_listing.get_attribute("tabindex") == "0"
+    stale = page.evaluate("""[...document.querySelectorAll('.scroll-x, .equation')]
+        .filter(el => el.firstElementChild && el.firstElementChild.checkVisibility({contentVisibilityAuto: true}))
+        .filter(el => (el.scrollWidth > el.clientWidth + 1) !== el.hasAttribute('tabindex'))
+        .map(el => el.outerHTML.slice(0, 80))""")
+    assert stale == []
+    assert not problems
+    page.close()

@@ -59,42 +59,55 @@
   }
 
   // Scroll boxes are in the tab order (tabindex="0" in the markup) so the keyboard can scroll
-  // them; where nothing overflows, the extra tab stop is taken out again.
-  var scrollers = Array.prototype.slice.call(document.querySelectorAll('.scroll-x, .equation, .log pre'));
-  function updateTabStops() {
-    scrollers.forEach(function (el) {
-      var overflows = el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1;
-      if (overflows) el.setAttribute('tabindex', '0');
-      else if (el !== document.activeElement) el.removeAttribute('tabindex');
-    });
+  // them; where nothing overflows, the extra tab stop is taken out again. A box is measured only
+  // once it comes near the screen: measuring them all at once would lay out the whole page before
+  // the reader could scroll (and undo content-visibility, which skips sections far off screen).
+  function updateTabStop(el) {
+    var overflows = el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1;
+    if (overflows) el.setAttribute('tabindex', '0');
+    else if (el !== document.activeElement) el.removeAttribute('tabindex');
   }
-  updateTabStops();
-  var resizeTimer;
-  window.addEventListener('resize', function () { clearTimeout(resizeTimer); resizeTimer = setTimeout(updateTabStops, 200); });
-  document.addEventListener('toggle', updateTabStops, true); // a folded listing opened
-  window.addEventListener('load', updateTabStops); // formula images have their size
+  if ('IntersectionObserver' in window) {
+    var near = new Set(); // boxes within a screen of the viewport: measured again after a resize
+    var boxWatcher = new IntersectionObserver(function (entries) {
+      entries.forEach(function (entry) {
+        if (entry.isIntersecting) { near.add(entry.target); updateTabStop(entry.target); }
+        else near.delete(entry.target);
+      });
+    }, { rootMargin: '100% 0px' });
+    document.querySelectorAll('.scroll-x, .equation, .log pre').forEach(function (el) { boxWatcher.observe(el); });
+    var remeasure = function () { near.forEach(updateTabStop); };
+    var resizeTimer;
+    window.addEventListener('resize', function () { clearTimeout(resizeTimer); resizeTimer = setTimeout(remeasure, 200); });
+    // The math font changes formulas' widths. (Not document.fonts.ready: reading it lays out the page.)
+    if (document.fonts) document.fonts.addEventListener('loadingdone', remeasure);
+  }
+
+  // A link into the page (index.html#section) lands on its target, and stays there while the blocks
+  // just above it, whose heights were guessed (content-visibility in style.css), are laid out.
+  // Chromium and Firefox keep it in place themselves (scroll anchoring); Safari before 27 does not.
+  var target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+  if (target && window.requestAnimationFrame) {
+    var landed = null, stop = Date.now() + 2000, moved = false;
+    ['wheel', 'touchstart', 'keydown', 'mousedown'].forEach(function (type) {
+      window.addEventListener(type, function () { moved = true; }, { once: true, passive: true });
+    });
+    (function hold() {
+      var top = target.getBoundingClientRect().top;
+      if (landed === null) { if (top >= 0 && top < window.innerHeight / 2) landed = top; } // the browser has jumped
+      else if (Math.abs(top - landed) > 1) window.scrollBy({ top: top - landed, behavior: 'instant' });
+      if (!moved && Date.now() < stop) requestAnimationFrame(hold);
+    })();
+  }
 
   // Theme switch: 自动 / 浅色 / 深色, remembered. The choice is applied before the first paint by
-  // the small script in <head>; this only builds the control.
-  var header = document.querySelector('.masthead-inner');
-  if (header) {
+  // the small script in <head>, and the switch is in the markup; this makes its buttons work.
+  var group = document.querySelector('.theme-switch');
+  if (group) {
     var root = document.documentElement;
     var stored = null;
     try { stored = localStorage.getItem('theme'); } catch (e) { /* storage off: choice lasts this page */ }
-    var group = document.createElement('div');
-    group.className = 'theme-switch';
-    group.setAttribute('role', 'group');
-    group.setAttribute('aria-label', '配色');
-    var choices = [['auto', '自动'], ['light', '浅色'], ['dark', '深色']];
-    var buttons = choices.map(function (choice) {
-      var b = document.createElement('button');
-      b.type = 'button';
-      b.textContent = choice[1];
-      b.dataset.theme = choice[0];
-      b.addEventListener('click', function () { apply(choice[0], true); });
-      group.appendChild(b);
-      return b;
-    });
+    var buttons = Array.prototype.slice.call(group.querySelectorAll('button'));
     function apply(theme, remember) {
       if (theme === 'light' || theme === 'dark') root.dataset.theme = theme;
       else delete root.dataset.theme;
@@ -104,8 +117,8 @@
         catch (e) { /* not remembered */ }
       }
     }
+    buttons.forEach(function (b) { b.addEventListener('click', function () { apply(b.dataset.theme, true); }); });
     apply(stored === 'light' || stored === 'dark' ? stored : 'auto', false);
-    header.appendChild(group);
   }
 
   // The contents: open beside the text on a wide screen; on a phone folded, opened by the corner
