@@ -158,10 +158,15 @@ def exercise_learning_rate(seeds: list[int], epochs: int, notebook: SweepResult)
     r = sweep([CONFIGS[0]], seeds, epochs, EXERCISE_LR)["notebook"]
     solved, n = int(r.solved.sum()), len(seeds)
     low, high = wilson_interval(solved, n)
-    reached = r.solved_at[r.solved_at >= 0]
+    # the same definition as the sweep table: the first step with all four right, over the seeds solved at the end
+    median = float(np.median(r.solved_at[r.solved])) if solved else -1.0
+    notebook_median = float(np.median(notebook.solved_at[notebook.solved])) if notebook.solved.any() else -1.0
+    # small steps follow the gradient flow: the steps needed should scale like 1/η
     return {"ex_lr": EXERCISE_LR, "ex_lr_solved": solved, "ex_lr_rate": solved / n, "ex_lr_ci_low": low,
-            "ex_lr_ci_high": high, "ex_lr_median_epochs": float(np.median(reached)) if len(reached) else -1.0,
-            "ex_lr_p": fisher_exact(solved, n, int(notebook.solved.sum()), n)}
+            "ex_lr_ci_high": high, "ex_lr_median_epochs": median,
+            "ex_lr_p": fisher_exact(solved, n, int(notebook.solved.sum()), n),
+            "ex_lr_factor": EXERCISE_LR / LEARNING_RATE,
+            "ex_lr_steps_ratio": notebook_median / median if median > 0 else 0.0}
 
 
 def initial_outputs(activation: str, seeds: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
