@@ -144,7 +144,7 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Han
             started = time.perf_counter()  # the lecturer's answers: the print render above recorded them
             css = renderer.page("handout.css", book=book, font=font) + print_stylesheet()
             if renderer.exercise_sets:
-                write_answers(answers_html(renderer, renderer.exercise_sets, book, css), staging,
+                write_answers(answers_html(renderer, renderer.exercise_sets, book, css, sections), staging,
                               staging / ANSWERS_NAME, options.cache_dir / "pdf")
             report.stages["answers"] = time.perf_counter() - started
             started = time.perf_counter()
