@@ -251,3 +251,12 @@ def test_exercise_counts_steps_like_the_sweep_table():
     assert m["ex_lr_steps_ratio"] == pytest.approx(np.median(notebook.solved_at[notebook.solved])
                                                    / m["ex_lr_median_epochs"])
     assert m["ex_lr_factor"] == pytest.approx(xor.EXERCISE_LR / xor.LEARNING_RATE)
+
+
+def test_exercise_symmetry_breaks_only_with_random_output_weights():
+    """练习 1.3: equal hidden weights stay equal when the output weights are equal too, and drift
+    apart when the output weights are random."""
+    m = xor.exercise_symmetry(42, 300)
+    assert m["ex_sym_all_equal_spread"] == 0.0
+    assert m["ex_sym_random_out_spread"] > 1e-3
+    assert m["ex_sym_random_out_column_min"] < m["ex_sym_random_out_column_max"]
