@@ -240,8 +240,8 @@ def run(ctx: Context) -> Result:
     }
     # 练习 3.1: the same network and input, with the target y = 0
     y0 = np.zeros_like(y)
-    dW0, _ = nn.gradients(X, y0)
-    metrics |= {"ex_y0": 0.0, "ex_y0_delta_out": float(nn.forward(X)[0, 0] - y0[0, 0]),
+    dW0, db0 = nn.gradients(X, y0)  # one sample: the output bias gradient is δ⁽²⁾ itself
+    metrics |= {"ex_y0": 0.0, "ex_y0_delta_out": float(db0[-1][0, 0]),
                 "ex_y0_dw2_max": float(np.abs(dW0[-1]).max()), "ex_y1_dw2_max": float(np.abs(class_dW[-1]).max()),
                 "ex_y0_dw2_positive": int((dW0[-1] > 0).all()), "ex_y1_dw2_negative": int((class_dW[-1] < 0).all())}
     return Result(

@@ -377,6 +377,9 @@ def run(ctx: Context) -> Result:
         "test_errors": int(n_test - test_correct[r]),
         "test_ci_low": intervals[r][0], "test_ci_high": intervals[r][1],
         "test_ci_half": float(half[r]), "test_ci_half_pp": float(half[r] * 100), "gap_within": int(within[r]),
+        # 练习 5.3: the normal-approximation half-width z·√(p̂(1 − p̂)/n) for the same seed
+        "ci_level": 0.95, "ci_z": Z95,
+        "ex_normal_half_pp": float(Z95 * np.sqrt(final["test_accuracy"][r] * (1 - final["test_accuracy"][r]) / n_test) * 100),
         "best_val_epoch": int(best[r]), "best_val_loss": float(history["val_loss"][best[r] - 1, r]),
         "final_val_loss": float(history["val_loss"][-1, r]), "val_rise": float(val_rise[r]),
         # over all seeds
@@ -452,14 +455,55 @@ def run(ctx: Context) -> Result:
     )
 
 
+BEST_LINE_DIRECTIONS = 720  # 练习 5.1: directions searched for the accuracy-best line (every half degree)
+
+
+def best_line(x: np.ndarray, y: np.ndarray, directions: int = BEST_LINE_DIRECTIONS) -> tuple[np.ndarray, float]:
+    """The line u·x = t with the most training points right (predict 1 where u·x > t), searched over
+    `directions` unit vectors u and, for each, every threshold between two neighbouring projections."""
+    angles = np.arange(directions) * (2 * np.pi / directions)
+    u = np.stack([np.cos(angles), np.sin(angles)], axis=1)  # (directions, 2)
+    proj = x @ u.T  # (points, directions)
+    order = np.argsort(proj, axis=0, kind="stable")
+    labels = y.ravel()[order]  # labels in the order of each direction's projections
+    # threshold after the first k points (k = 0 … n): those k are predicted 0, the rest 1
+    zeros_below = np.vstack([np.zeros((1, directions)), np.cumsum(labels == 0, axis=0)])
+    ones_above = np.vstack([np.sum(labels == 1, axis=0, keepdims=True), np.sum(labels == 1, axis=0) - np.cumsum(labels == 1, axis=0)])
+    correct = zeros_below + ones_above  # (points + 1, directions)
+    k, d = np.unravel_index(int(np.argmax(correct)), correct.shape)
+    sorted_proj = np.sort(proj[:, d])
+    padded = np.concatenate([[sorted_proj[0] - 1.0], sorted_proj, [sorted_proj[-1] + 1.0]])
+    return u[d], float((padded[k] + padded[k + 1]) / 2)
+
+
 def linear_baseline(data: list[Splits]) -> dict[str, float]:
-    """练习 5.1：没有隐藏层的模型（逻辑回归，一条直线作边界）在每个种子的同一份数据上训练，测试集准确率多少？"""
+    """练习 5.1：没有隐藏层的模型（一条直线作边界）在每个种子的同一份数据上能做到多好？
+
+    Two lines per seed: scikit-learn's LogisticRegression (the line of least L2-penalised cross-entropy,
+    C = 1) and the line with the most training points right (best_line; chosen on the training set only).
+    Both are then evaluated once on the test set."""
     from sklearn.linear_model import LogisticRegression
 
-    accuracy = np.array([LogisticRegression().fit(d.x_train, d.y_train.ravel()).score(d.x_test, d.y_test.ravel())
-                         for d in data])
+    logistic = [LogisticRegression().fit(d.x_train, d.y_train.ravel()) for d in data]
+    accuracy = np.array([m.score(d.x_test, d.y_test.ravel()) for m, d in zip(logistic, data)])
+    outputs = np.concatenate([m.predict_proba(d.x_train)[:, 1] for m, d in zip(logistic, data)])
+    weights = np.abs(np.concatenate([m.coef_.ravel() for m in logistic]))
+    lines = [best_line(d.x_train, d.y_train) for d in data]
+    right = lambda x, y, line: float(np.mean((x @ line[0] > line[1]) == (y.ravel() > 0.5)))  # noqa: E731
+    line_train = np.array([right(d.x_train, d.y_train, line) for d, line in zip(data, lines)])
+    line_test = np.array([right(d.x_test, d.y_test, line) for d, line in zip(data, lines)])
     return {"ex_linear_test_mean": float(accuracy.mean()), "ex_linear_test_min": float(accuracy.min()),
-            "ex_linear_test_max": float(accuracy.max())}
+            "ex_linear_test_max": float(accuracy.max()),
+            # guessing: the larger class's share of the test points (the split is stratified)
+            "ex_chance_accuracy": float(max(np.mean([d.y_test.ravel().mean() for d in data]),
+                                            1 - np.mean([d.y_test.ravel().mean() for d in data]))),
+            "ex_logistic_weight_max": float(weights.max()),
+            "ex_logistic_output_min": float(outputs.min()), "ex_logistic_output_max": float(outputs.max()),
+            "ex_best_line_directions": BEST_LINE_DIRECTIONS,
+            "ex_best_line_train_mean": float(line_train.mean()), "ex_best_line_train_min": float(line_train.min()),
+            "ex_best_line_train_max": float(line_train.max()),
+            "ex_best_line_test_mean": float(line_test.mean()), "ex_best_line_test_min": float(line_test.min()),
+            "ex_best_line_test_max": float(line_test.max())}
 
 
 def gap_tests(gap, train_correct, n_train: int, test_correct, n_test: int) -> dict[str, float]:

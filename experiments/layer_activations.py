@@ -202,6 +202,12 @@ def run(ctx: Context) -> Result:
                 "ex_zero_layer1_max": float(zero_all[:, 0].max()), "ex_zero_layer2_mean": float(zero_all[:, 1].mean()),
                 "ex_zero_layer2_min": float(zero_all[:, 1].min()), "ex_zero_layer2_max": float(zero_all[:, 1].max()),
                 "ex_n_layer2_sparser": int(np.sum(zero_all[:, 1] > zero_all[:, 0]))}
+    # the two layers are measured on the same seeds: a paired comparison, seed by seed (a two-sided sign test)
+    from scipy import stats
+    layer1_more = int(np.sum(zero_all[:, 0] > zero_all[:, 1]))
+    untied = int(np.sum(zero_all[:, 0] != zero_all[:, 1]))
+    metrics |= {"ex_n_layer1_sparser": layer1_more, "ex_n_untied": untied,
+                "ex_sign_p": float(stats.binomtest(layer1_more, untied, 0.5).pvalue) if untied else 1.0}
     return Result(
         figures=[Figure("heatmaps", fig,
                         caption=f"随机种子 {int(seed_numbers[0])} 的网络各层激活热力图：{len(picks)} 个测试样本"

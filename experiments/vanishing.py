@@ -444,13 +444,34 @@ def run(ctx: Context) -> Result:
                 f"全批量梯度下降 {metrics['sym_steps']} 步（{n_sym} 个随机种子，每个种子的数据、c 与随机权重各不相同）",
     )
 
-    # 练习 4.1: the Sigmoid + Xavier network with EXERCISE_WIDTH neurons per hidden layer, same seeds and data
-    narrow = np.array([layer_gradient_norms("sigmoid", "xavier", *data[seed], seed=seed, width=EXERCISE_WIDTH)["grad"]
-                       for seed in seeds])
-    narrow_ratio = narrow[:, 0] / narrow[:, SPAN_TOP - 1]
+    # 练习 4.1: the Sigmoid + Xavier network with EXERCISE_WIDTH neurons per hidden layer, same seeds and data.
+    # Both widths ran on the same seeds and data, so r is compared seed by seed (a paired ratio).
+    narrow = [layer_gradient_norms("sigmoid", "xavier", *data[seed], seed=seed, width=EXERCISE_WIDTH) for seed in seeds]
+    narrow_grad = np.array([n["grad"] for n in narrow])
+    narrow_ratio = narrow_grad[:, 0] / narrow_grad[:, SPAN_TOP - 1]
+    wide_grad = stack["sigmoid", "xavier"]["grad"]
+    paired = narrow_ratio / (wide_grad[:, 0] / wide_grad[:, SPAN_TOP - 1])  # r(16) / r(64), per seed
+
+    def span_terms(st):
+        """Per seed: the weight term and δ's factor, each per layer over the SPAN_STEPS steps W(2) … W(9)."""
+        weight = np.exp(np.log(st["weight_term"][:, :SPAN_STEPS]).mean(axis=1))
+        delta = (st["delta"][:, 0] / st["delta"][:, SPAN_TOP - 1]) ** (1 / SPAN_STEPS)
+        return weight, delta
+
+    narrow_weight, narrow_delta = span_terms({k: np.array([n[k] for n in narrow]) for k in ("weight_term", "delta")})
+    wide_weight, wide_delta = span_terms(stack["sigmoid", "xavier"])
     metrics |= {"ex_width": EXERCISE_WIDTH, "ex_narrow_ratio": float(np.exp(np.log(narrow_ratio).mean())),
                 "ex_narrow_ratio_min": float(narrow_ratio.min()), "ex_narrow_ratio_max": float(narrow_ratio.max()),
-                "ex_narrow_first": float(np.exp(np.log(narrow[:, 0]).mean()))}
+                "ex_narrow_first": float(np.exp(np.log(narrow_grad[:, 0]).mean())),
+                "ex_paired_ratio": float(np.exp(np.log(paired).mean())),
+                "ex_paired_ratio_min": float(paired.min()), "ex_paired_ratio_max": float(paired.max()),
+                "ex_n_narrow_smaller": int((paired < 1).sum()),
+                "ex_narrow_weight_min": float(narrow_weight.min()), "ex_narrow_weight_max": float(narrow_weight.max()),
+                "ex_wide_weight_min": float(wide_weight.min()), "ex_wide_weight_max": float(wide_weight.max()),
+                "ex_narrow_delta_min": float(narrow_delta.min()), "ex_narrow_delta_max": float(narrow_delta.max()),
+                "ex_wide_delta_min": float(wide_delta.min()), "ex_wide_delta_max": float(wide_delta.max()),
+                # 练习 4.2: a = ReLU(z), z ~ N(0, σ²): E[a²] = σ²/2, E[a] = σ/√(2π), so Var(a) = (1/2 − 1/(2π)) σ²
+                "ex_relu_var_share": 0.5 - 1 / (2 * np.pi)}
     return Result(
         figures=[
             Figure("demo", demo_figure(depths, sigmoid_grads, relu_grads, best_case, DEMO_X),

@@ -158,10 +158,36 @@ def exercise_learning_rate(seeds: list[int], epochs: int, notebook: SweepResult)
     r = sweep([CONFIGS[0]], seeds, epochs, EXERCISE_LR)["notebook"]
     solved, n = int(r.solved.sum()), len(seeds)
     low, high = wilson_interval(solved, n)
-    reached = r.solved_at[r.solved_at >= 0]
+    # the same definition as the sweep table: the first step with all four right, over the seeds solved at the end
+    median = float(np.median(r.solved_at[r.solved])) if solved else -1.0
+    notebook_median = float(np.median(notebook.solved_at[notebook.solved])) if notebook.solved.any() else -1.0
+    # small steps follow the gradient flow: the steps needed should scale like 1/η
     return {"ex_lr": EXERCISE_LR, "ex_lr_solved": solved, "ex_lr_rate": solved / n, "ex_lr_ci_low": low,
-            "ex_lr_ci_high": high, "ex_lr_median_epochs": float(np.median(reached)) if len(reached) else -1.0,
-            "ex_lr_p": fisher_exact(solved, n, int(notebook.solved.sum()), n)}
+            "ex_lr_ci_high": high, "ex_lr_median_epochs": median,
+            "ex_lr_p": fisher_exact(solved, n, int(notebook.solved.sum()), n),
+            "ex_lr_factor": EXERCISE_LR / LEARNING_RATE,
+            "ex_lr_steps_ratio": notebook_median / median if median > 0 else 0.0}
+
+
+EXERCISE_EQUAL_WEIGHT = 0.3  # 练习 1.3: every hidden weight starts at this value
+
+
+def exercise_symmetry(seed: int, epochs: int) -> dict[str, float]:
+    """练习 1.3：隐藏层权重全取 EXERCISE_EQUAL_WEIGHT（偏置为 0），输出层权重也相同或仍随机；
+    按笔记本的设置训练后，4 个隐藏神经元（W⁽¹⁾ 的 4 列）还一样吗？"""
+    X, y = X_XOR.astype(float), Y_XOR.astype(float)
+    nets = [NeuralNetwork([2, 4, 1], activation="sigmoid", output_activation="sigmoid", init="xavier", seed=seed)
+            for _ in range(2)]
+    for net in nets:
+        net.weights[0] = np.full_like(net.weights[0], EXERCISE_EQUAL_WEIGHT)
+        net.biases = [np.zeros_like(b) for b in net.biases]
+    nets[0].weights[1] = np.full_like(nets[0].weights[1], EXERCISE_EQUAL_WEIGHT)  # all layers equal
+    train_many(nets, X, y, epochs, LEARNING_RATE)  # nets[1] keeps its random (Xavier) output weights
+    spread = [float(np.ptp(net.weights[0], axis=1).max()) for net in nets]  # largest gap between columns
+    columns = np.linalg.norm(nets[1].weights[0], axis=0)
+    return {"ex_equal_weight": EXERCISE_EQUAL_WEIGHT, "ex_sym_all_equal_spread": spread[0],
+            "ex_sym_random_out_spread": spread[1],
+            "ex_sym_random_out_column_min": float(columns.min()), "ex_sym_random_out_column_max": float(columns.max())}
 
 
 def initial_outputs(activation: str, seeds: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -465,6 +491,7 @@ def run(ctx: Context) -> Result:
     full_module = Listing(name="network_full", code=inspect.getsource(numpy_net),
                           caption="完整的 experiments/numpy_net.py（修正后的 NeuralNetwork 类与辅助函数）")
     metrics |= exercise_learning_rate(seeds, sweep_epochs, results["notebook"])
+    metrics |= exercise_symmetry(ctx.seed, sweep_epochs)
     return Result(
         figures=[
             Figure("loss_curve", loss_curve_figure(losses),

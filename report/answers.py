@@ -20,11 +20,13 @@ from report.typography import typeset
 ANSWERS_NAME = "answers.pdf"
 
 
-def answers_html(renderer, sets: list[ExerciseSet], book, css: str) -> str:
-    """The document; questions and answers typeset like the handout's chapters (report/typography.py)."""
+def answers_html(renderer, sets: list[ExerciseSet], book, css: str, sections=()) -> str:
+    """The document; questions and answers typeset like the handout's chapters (report/typography.py).
+    `sections`: the top-level sections, whose titles head the sets (§7's set sits in subsection 7.5)."""
     sets = [replace(s, items=[replace(e, question=Markup(typeset(e.question)), answer=Markup(typeset(e.answer)))
                               for e in s.items]) for s in sets]
-    return renderer.page("answers.html", book=book, css=css, sets=sets)
+    titles = {section.number: section.title for section in sections}
+    return renderer.page("answers.html", book=book, css=css, sets=sets, titles=titles)
 
 
 def write_answers(html: str, parts: PartRenderer, target: Path) -> None:

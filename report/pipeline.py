@@ -143,7 +143,7 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Pdf
             css = renderer.page("handout.css", book=book, font=font) + print_stylesheet()  # answers and slides too
             source = handout_source(renderer, sections, report.numbers, book, font, glossary, css)
             # the lecturer's answers: the print render above recorded them
-            answers = answers_html(renderer, renderer.exercise_sets, book, css) if renderer.exercise_sets else None
+            answers = answers_html(renderer, renderer.exercise_sets, book, css, sections) if renderer.exercise_sets else None
             deck_print = slides.print_html(renderer, sections, report.numbers, book, font)
             _write_formula_images(staging, formulas)
             with PartRenderer(staging, options.cache_dir / "pdf", options.settings.jobs) as parts:

@@ -66,3 +66,15 @@ def test_figures_are_drawn_at_print_size(result):
         width, height = figure.figure.get_size_inches()
         assert width <= 6.5 and height <= 4.1
         assert all(ax.get_xlabel() == "z" for ax in figure.figure.axes)  # the same variable as the code
+
+
+def test_exercise_second_moments_of_the_derivatives():
+    """练习 2.1: E[f'²] is what scales a gradient's second moment; ReLU's derivative is 0 or 1, so
+    E[f'²] = E[f'] = 1/2, while Sigmoid's and Tanh's squares are smaller than their means."""
+    m = activations.mean_derivatives()
+    assert m["ex_mean_sq_grad_relu"] == pytest.approx(0.5, abs=1e-3) == m["ex_mean_grad_relu"]
+    assert m["ex_mean_sq_grad_sigmoid"] < m["ex_mean_grad_sigmoid"] and m["ex_mean_sq_grad_tanh"] < m["ex_mean_grad_tanh"]
+    assert m["ex_mean_sq_grad_sigmoid"] < m["ex_mean_sq_grad_tanh"] < m["ex_mean_sq_grad_relu"]
+    # Jensen: E[f'²] ≥ E[f']²
+    for name in ("relu", "sigmoid", "tanh"):
+        assert m[f"ex_mean_sq_grad_{name}"] >= m[f"ex_mean_grad_{name}"] ** 2

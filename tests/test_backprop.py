@@ -106,3 +106,14 @@ def test_deterministic(result):
     again = backprop.run(Context(quick=True))
     assert again.metrics == result.metrics
     assert [t.rows for t in again.tables] == [t.rows for t in result.tables]
+
+
+def test_exercise_delta_is_the_output_bias_gradient_the_class_computes(result):
+    """练习 3.1 quotes δ⁽²⁾ for y = 0 from nn.gradients (not output − 0 typed in the experiment): with one
+    sample, the output bias gradient is δ⁽²⁾ = a⁽²⁾ − y; a changed gradient would change the metric."""
+    nn = NeuralNetwork([2, 3, 1], activation="sigmoid", seed=0)
+    X = np.array([[1.0, 0.0]])
+    _, db = nn.gradients(X, np.zeros((1, 1)))
+    assert db[-1][0, 0] == pytest.approx(nn.forward(X)[0, 0])
+    m = result.metrics
+    assert m["ex_y0_delta_out"] == pytest.approx(m["output"], abs=1e-12) and m["ex_y0_delta_out"] > 0

@@ -176,3 +176,24 @@ def test_the_built_tutorial_folds_answers_prints_them_for_the_lecturer_and_keeps
         empty = [c for c in cells if c["cell_type"] == "code" and "exercise" in c["metadata"].get("tags", [])]
         assert 2 <= len(empty) <= 4 and all(not c["source"] for c in empty), path.name
         assert "参考答案" not in text and "本次构建运行了这个变体" not in text, path.name
+
+
+def test_answers_pdf_heads_a_subsection_set_with_its_top_level_title(tmp_path):
+    """§7's exercises sit at the end of subsection 7.5; answers.pdf heads them 「第 7 节练习：总结」,
+    the top-level section's title, not the subsection's and not without a title."""
+    from dataclasses import dataclass
+
+    from report.answers import answers_html
+    from report.exercises import Exercise, ExerciseSet
+    from markupsafe import Markup
+
+    @dataclass
+    class Top:
+        number: str
+        title: str
+
+    item = Exercise("练习 7.1", "ex-7-1", False, Markup("<p>问题</p>"), Markup("<p>答案</p>"))
+    sets = [ExerciseSet("tip_optimizer", "7", "优化器", False, [item])]
+    renderer = PageRenderer(FormulaRenderer(tmp_path / "math"), ROOT)
+    html = answers_html(renderer, sets, type("Book", (), {"title": "书", "date": ""})(), "", [Top("7", "总结")])
+    assert "第 7 节练习：总结</h2>" in html and "优化器" not in html

@@ -253,3 +253,32 @@ def test_gap_tests_detect_a_consistent_gap():
     noise = keras_circles.gap_tests(np.array([0.01, -0.01, 0.02, -0.02, 0.0, 0.01, -0.01, 0.0]),
                                     np.full(8, 240), 250, np.full(8, 144), 150)
     assert noise["gap_ttest_p"] > 0.5 and noise["fisher_p"] > 0.5
+
+
+def brute_force_best_accuracy(x, y, directions):
+    """Every direction of best_line's grid, every threshold at (just below) a projection, one by one."""
+    best = 0.0
+    for angle in np.arange(directions) * (2 * np.pi / directions):
+        p = x @ np.array([np.cos(angle), np.sin(angle)])
+        for t in np.concatenate([[p.min() - 1], p]):
+            best = max(best, float(np.mean((p > t) == (y > 0.5))))
+    return best
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_best_line_finds_the_most_training_points_right(seed):
+    """练习 5.1's accuracy-best line: as good as trying every threshold of every direction by hand."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(30, 2))
+    y = (x[:, 0] + 0.8 * rng.normal(size=30) > 0).astype(float)
+    u, t = keras_circles.best_line(x, y, directions=90)
+    assert np.mean((x @ u > t) == (y > 0.5)) == pytest.approx(brute_force_best_accuracy(x, y, 90))
+
+
+def test_linear_baselines_on_the_circles():
+    """The cross-entropy line is almost a constant on the symmetric circles; the accuracy-best line,
+    chosen on the training points only, gets more of them right but stays far from the network."""
+    m = keras_circles.linear_baseline([keras_circles.three_way(s) for s in (42, 43)])
+    assert m["ex_logistic_weight_max"] < 0.5 and 0.3 < m["ex_logistic_output_min"] < m["ex_logistic_output_max"] < 0.7
+    assert m["ex_best_line_train_min"] > 0.6 > m["ex_linear_test_mean"]
+    assert m["ex_best_line_test_max"] < 0.8 and m["ex_chance_accuracy"] == pytest.approx(0.5, abs=0.01)

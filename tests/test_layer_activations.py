@@ -189,3 +189,16 @@ def test_accuracy_by_dead():
     out = layer_activations.accuracy_by_dead(arrays, np.array([1, 0, 0, 2]))
     assert out["n_seeds_with_dead"] == 2 and out["accuracy_with_dead_mean"] == pytest.approx(0.975)
     assert out["accuracy_without_dead_mean"] == pytest.approx(0.995) and 0 < out["accuracy_dead_p"] <= 1
+
+
+def test_exercise_compares_the_layers_seed_by_seed_with_a_sign_test(quick):
+    """练习 6.1: the two layers share the seeds, so the answer counts the seeds in which layer 1 had more
+    zeros and tests that count (two-sided sign test on the seeds that are not tied)."""
+    from scipy import stats
+
+    m = quick.metrics
+    assert m["ex_n_layer1_sparser"] + m["ex_n_layer2_sparser"] == m["ex_n_untied"] <= m["n_seeds"]
+    if m["ex_n_untied"]:
+        assert m["ex_sign_p"] == pytest.approx(stats.binomtest(m["ex_n_layer1_sparser"], m["ex_n_untied"]).pvalue)
+    # the exact two-sided sign test for 7 of 8, as the full build's answer quotes it
+    assert stats.binomtest(7, 8).pvalue == pytest.approx(18 / 256)

@@ -209,3 +209,24 @@ def test_figures_render_without_missing_glyphs(result):
 def test_deterministic(result):
     again = vanishing.run(Context(quick=True))
     assert again.metrics == result.metrics
+
+
+def test_exercise_width_is_compared_seed_by_seed(result):
+    """练习 4.1: r at the exercise's width over r at the section's width, per seed (same seeds and data);
+    its extremes bracket its geometric mean, and the weight and δ terms are quoted per seed."""
+    m = result.metrics
+    assert m["ex_paired_ratio_min"] <= m["ex_paired_ratio"] <= m["ex_paired_ratio_max"]
+    assert 0 <= m["ex_n_narrow_smaller"] <= m["n_seeds"]
+    ratio = m["ex_narrow_ratio"] / m["sigmoid_xavier_ratio"]  # geometric means: the paired ratio's mean
+    assert m["ex_paired_ratio"] == pytest.approx(ratio, rel=1e-9)
+    for width in ("narrow", "wide"):
+        assert 0 < m[f"ex_{width}_weight_min"] <= m[f"ex_{width}_weight_max"]
+        assert 0 < m[f"ex_{width}_delta_min"] <= m[f"ex_{width}_delta_max"] < m["sigma_prime_max"]
+
+
+def test_relu_variance_share_matches_a_sample(result):
+    """练习 4.2: Var(ReLU(z)) = (1/2 − 1/(2π)) Var(z) for normal z, not Var(z)/2."""
+    z = np.random.default_rng(0).normal(size=400_000)
+    share = np.var(np.maximum(z, 0)) / np.var(z)
+    assert share == pytest.approx(result.metrics["ex_relu_var_share"], abs=3e-3)
+    assert np.mean(np.maximum(z, 0) ** 2) / np.var(z) == pytest.approx(0.5, abs=3e-3)

@@ -237,3 +237,26 @@ def test_figures_fit_the_printed_page(result):
     for figure in result.figures:
         width, height = figure.figure.get_size_inches()
         assert width <= 6.5 and height <= 4.1, figure.name
+
+
+def test_exercise_counts_steps_like_the_sweep_table():
+    """练习 1.1 uses the table's definition (first step with all four right, over the seeds solved at
+    the end) for both learning rates, and the ratio of the two medians."""
+    seeds, epochs = [0, 1, 2, 3], 1500
+    notebook = xor.sweep([xor.CONFIGS[0]], seeds, epochs, xor.LEARNING_RATE)["notebook"]
+    fast = xor.sweep([xor.CONFIGS[0]], seeds, epochs, xor.EXERCISE_LR)["notebook"]
+    m = xor.exercise_learning_rate(seeds, epochs, notebook)
+    assert fast.solved.any() and notebook.solved.any()
+    assert m["ex_lr_median_epochs"] == float(np.median(fast.solved_at[fast.solved]))
+    assert m["ex_lr_steps_ratio"] == pytest.approx(np.median(notebook.solved_at[notebook.solved])
+                                                   / m["ex_lr_median_epochs"])
+    assert m["ex_lr_factor"] == pytest.approx(xor.EXERCISE_LR / xor.LEARNING_RATE)
+
+
+def test_exercise_symmetry_breaks_only_with_random_output_weights():
+    """练习 1.3: equal hidden weights stay equal when the output weights are equal too, and drift
+    apart when the output weights are random."""
+    m = xor.exercise_symmetry(42, 300)
+    assert m["ex_sym_all_equal_spread"] == 0.0
+    assert m["ex_sym_random_out_spread"] > 1e-3
+    assert m["ex_sym_random_out_column_min"] < m["ex_sym_random_out_column_max"]
