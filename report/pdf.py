@@ -22,7 +22,7 @@ SUBSET_HINT = ("libharfbuzz-subset is missing: WeasyPrint falls back to fontTool
                "CJK font takes ~30x longer; install it with `sudo apt-get install libharfbuzz-subset0` "
                "(macOS: `brew install harfbuzz`)")
 PX_TO_PT = 0.75  # 72 PDF points per inch / 96 CSS pixels per inch
-SOURCES = re.compile(r'\ssrc="([^":]+)"')
+SOURCES = re.compile(r'\ssrc="([^":]+)"|url\(["\x27]?([^)"\x27:]+)["\x27]?\)')  # images and backgrounds (formulas)
 
 
 @dataclass
@@ -69,7 +69,7 @@ def part_key(html: str, site_dir: Path, tagged: bool = True) -> str:
     h.update(b"tagged" if tagged else b"untagged")
     h.update((Path(__file__).parent / "actual_text.py").read_bytes())  # what is done to a part after WeasyPrint
     h.update(metadata.version("weasyprint").encode())
-    for source in sorted(set(SOURCES.findall(html))):
+    for source in sorted({a or b for a, b in SOURCES.findall(html)}):
         h.update(source.encode())
         h.update(hashlib.sha256((site_dir / source).read_bytes()).digest())  # a missing file is an error
     return h.hexdigest()[:24]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from report.pdf import PartRenderer
+from report.pdf import PartRenderer, part_key
 
 
 def document(text: str, pages: int = 1) -> str:
@@ -28,3 +28,13 @@ def test_a_single_part_renders_in_this_process(tmp_path):
         parts.start([(document("一"), True)])
         (part,) = parts.render([document("一")])
         assert (part.pages, parts.rendered, parts.pool) == (1, 1, None)
+
+
+def test_a_part_is_keyed_by_the_images_and_backgrounds_it_shows(tmp_path):
+    (tmp_path / "math").mkdir()
+    (tmp_path / "math" / "f.svg").write_text("<svg/>")
+    html = '<img src="a.svg"><span style="background: url(math/f.svg) 0 0 / 100% 100%"></span>'
+    (tmp_path / "a.svg").write_text("<svg/>")
+    before = part_key(html, tmp_path)
+    (tmp_path / "math" / "f.svg").write_text("<svg><g/></svg>")
+    assert part_key(html, tmp_path) != before
