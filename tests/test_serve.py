@@ -196,17 +196,8 @@ def test_an_interrupt_a_finalizer_swallowed_is_raised_again(monkeypatch):
 
 # --- end to end ---------------------------------------------------------------------------
 
-SLOW_WHEN_ASKED = '''
-import time
-from experiments.helper import VALUE
-from report.model import Result
-TITLE = "慢"
-ORDER = 2
-def run(ctx):
-    if VALUE == 2:
-        time.sleep(120)
-    return Result(metrics={"value": VALUE})
-'''
+from test_reliability import SLOW_WHEN_ASKED  # noqa: E402 - an experiment that hangs when asked to
+
 
 
 def free_port() -> int:
