@@ -157,7 +157,7 @@ def test_claims_on_slides_are_checked_with_the_prose(tmp_path):
 def test_the_print_render_uses_the_print_figures_and_formula_images_and_no_notes(tmp_path):
     deck, renderer, _ = make_deck(tmp_path, for_print=True)
     body = deck.slides[2].body + deck.slides[3].body
-    assert 'src="figures/one/b.print.svg"' in body and 'src="math/' in body and "<math" not in body
+    assert 'src="figures/one/b.print.svg"' in body and 'url(math/' in body and "<math" not in body
     assert all(s.notes == "" for s in deck.slides)
     assert renderer.claims == []  # checked once, on the browser's render
 
