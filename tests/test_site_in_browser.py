@@ -171,7 +171,9 @@ def test_the_first_screen_does_not_wait_for_the_rest_of_the_page(browser, server
     page.wait_for_timeout(300)
     assert not page.evaluate(skipped, "main .section > figure.listing > *")[-1], "and rendered once the reader is there"
     elements = page.evaluate("document.getElementsByTagName('*').length")
-    assert elements < 10_000, f"{elements} elements"
+    # 11,225 with the exercises (the page's size today; most are highlighted-code and MathML nodes):
+    # a guard against growth, not a target — Lighthouse calls anything over 1,400 large.
+    assert elements < 12_000, f"{elements} elements"
     assert not problems
     page.close()
 
