@@ -10,7 +10,7 @@ SITE_PACKAGES := fonts-noto-cjk fontconfig libpangoft2-1.0-0 libharfbuzz-subset0
 # The tests also read and check PDFs (poppler, qpdf) and drive Chromium through Playwright, whose Node.js driver needs libatomic.
 TEST_PACKAGES := $(SITE_PACKAGES) poppler-utils qpdf chromium libatomic1
 # The benchmark also runs Lighthouse (npm, pinned, into .cache/lighthouse: never for site or test) in Chromium.
-BENCH_PACKAGES := $(SITE_PACKAGES) chromium nodejs npm
+BENCH_PACKAGES := $(SITE_PACKAGES) chromium
 LIGHTHOUSE_VERSION := 12.8.2
 LIGHTHOUSE_DIR := .cache/lighthouse
 LIGHTHOUSE := $(LIGHTHOUSE_DIR)/node_modules/.bin/lighthouse
@@ -30,6 +30,8 @@ test-quick: $(STAMP)
 
 bench: $(STAMP)
 	@.ci/install-system-packages $(BENCH_PACKAGES)
+	@# Debian's npm, unless an npm is there already (NodeSource's nodejs carries its own and conflicts with it)
+	@command -v npm >/dev/null || .ci/install-system-packages nodejs npm
 	$(PY) -m pip install --quiet ".[test,bench]"
 	@[ "$$($(LIGHTHOUSE) --version 2>/dev/null)" = "$(LIGHTHOUSE_VERSION)" ] || \
 		npm install --prefix $(LIGHTHOUSE_DIR) --no-save --no-audit --no-fund --loglevel=error lighthouse@$(LIGHTHOUSE_VERSION)
