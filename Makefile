@@ -4,9 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# What the build loads: a CJK font with bold; fontconfig (fc-list) to find it; Pango (with
+# What the build loads: a CJK font with bold; DejaVu Math TeX Gyre (letters such as 𝒩, 𝔼 in the
+# handout's formula text); fontconfig (fc-list) to find them; Pango (with
 # GLib, HarfBuzz, fontconfig's library) for WeasyPrint; HarfBuzz's fast font subsetter.
-SITE_PACKAGES := fonts-noto-cjk fontconfig libpangoft2-1.0-0 libharfbuzz-subset0
+SITE_PACKAGES := fonts-noto-cjk fonts-dejavu-extra fontconfig libpangoft2-1.0-0 libharfbuzz-subset0
 # The tests also read and check PDFs (poppler, qpdf) and drive Chromium through Playwright, whose Node.js driver needs libatomic.
 TEST_PACKAGES := $(SITE_PACKAGES) poppler-utils qpdf chromium libatomic1
 # The benchmark also runs Lighthouse (npm, pinned, into .cache/lighthouse: never for site or test) in Chromium.

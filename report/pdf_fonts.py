@@ -70,6 +70,9 @@ def share_fonts(book: Pdf) -> None:
         face = faces[name]
         for font in face.fonts:
             _collect(face, font)
+        if 0 in face.widths:
+            warnings.warn(f"{name}: some characters have no glyph in any installed font and print as empty boxes "
+                          "(.notdef); on Debian/Ubuntu `make site` installs the fonts the handout needs")
         original = _original(face)
         if original is None:
             _retag(face, tags)
@@ -206,8 +209,8 @@ def _original(face: Face):
     original = hb.Face(hb.Blob.from_file_path(located[0]), located[1])
     font = hb.Font(original)
     scale = 1000 / original.upem
-    for gid, width in face.widths.items():
-        if gid < original.glyph_count and abs(font.get_glyph_h_advance(gid) * scale - width) > 1:
+    for gid, width in face.widths.items():  # not .notdef: Pango sizes the box of a missing character itself
+        if 0 < gid < original.glyph_count and abs(font.get_glyph_h_advance(gid) * scale - width) > 1:
             return None
     return original
 

@@ -147,3 +147,12 @@ def test_widths_and_unicode_maps_round_trip():
             for x in width_array({1: 500, 2: 600, 7: 1000})] == [1, [500, 600], 7, [1000]]
     assert pdf_fonts.widths(pikepdf.Dictionary(W=pikepdf.Array([1, 3, 500, 9, [250.5]]))) == {
         1: 500, 2: 500, 3: 500, 9: 250.5}
+
+
+def test_a_character_no_font_has_is_named_not_blamed_on_the_font_version(tmp_path):
+    """U+10FFFD is in no font: Pango draws the CJK font's .notdef, with a width of its own."""
+    source = HandoutSource([chapter("gamma", "缺字\U0010FFFD在此。")], front, footer, {"/Title": "讲义"})
+    with pytest.warns(UserWarning, match=r"no glyph in any installed font") as caught, \
+            PartRenderer(tmp_path, tmp_path / "cache", jobs=1) as parts:
+        write_handout(source, parts, tmp_path / "book.pdf")
+    assert not [w for w in caught if "not the one" in str(w.message)]
