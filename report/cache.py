@@ -13,6 +13,7 @@ import hashlib
 import json
 import shutil
 from dataclasses import asdict
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -26,7 +27,7 @@ MACHINERY = ("report/model.py", "report/figures.py", "report/fonts.py", "report/
 RESULT_FILE = "result.json"
 
 
-def _module_file(dotted: str, roots: tuple[Path, ...]) -> Path | None:
+def module_file(dotted: str, roots: tuple[Path, ...]) -> Path | None:
     for root in roots:
         base = root.joinpath(*dotted.split("."))
         for candidate in (base.with_suffix(".py"), base / "__init__.py"):
@@ -35,8 +36,14 @@ def _module_file(dotted: str, roots: tuple[Path, ...]) -> Path | None:
     return None
 
 
-def _imported_names(path: Path, root: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+def imported_names(path: Path, root: Path) -> frozenset[str]:
+    """What a module imports, parsed once per content: every cache key (and the notebooks) asks again."""
+    return _imported_names(path, root, path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=256)
+def _imported_names(path: Path, root: Path, source: str) -> frozenset[str]:
+    tree = ast.parse(source)
     package = ".".join(path.relative_to(root).with_suffix("").parts[:-1]) if path.is_relative_to(root) else ""
     names = set()
     for node in ast.walk(tree):
@@ -49,7 +56,7 @@ def _imported_names(path: Path, root: Path) -> set[str]:
                 module = f"{parent}.{module}".strip(".")
             names.add(module)
             names.update(f"{module}.{a.name}" for a in node.names)  # `from pkg import submodule`
-    return names
+    return frozenset(names)
 
 
 def project_sources(path: Path, root: Path = ROOT) -> list[Path]:
@@ -62,8 +69,8 @@ def project_sources(path: Path, root: Path = ROOT) -> list[Path]:
         if current in seen:
             continue
         seen.add(current)
-        for name in _imported_names(current, root):
-            found = _module_file(name, roots)
+        for name in imported_names(current, root):
+            found = module_file(name, roots)
             if found is not None:
                 stack.append(found)
     return sorted(seen)

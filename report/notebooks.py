@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 from nbformat import v4
 
-from report.cache import _imported_names, _module_file
+from report.cache import imported_names, module_file
 from report.discover import ROOT, Experiment
 from report.fonts import PREFERRED_FAMILIES
 from report.render import NOTEBOOK_MARK, SectionView, walk
@@ -349,23 +349,13 @@ def code_modules(paths: list[Path], root: Path = ROOT) -> list[Path]:
             return
         visiting.add(module)
         for name in sorted(imported_names(module, root)):
-            found = _module_file(name, (root,))
+            found = module_file(name, (root,))
             if found is not None and found.parent == experiments_dir and found.name != "__init__.py":
                 visit(found)
         order.append(module)
     for path in paths:
         visit(path)
     return order
-
-
-def imported_names(path: Path, root: Path) -> frozenset[str]:
-    """What a module imports (as report/cache.py reads it for the cache key), parsed once per content."""
-    return _imported_names_of(path, root, path.read_text(encoding="utf-8"))
-
-
-@lru_cache(maxsize=256)
-def _imported_names_of(path: Path, root: Path, source: str) -> frozenset[str]:
-    return frozenset(_imported_names(path, root))
 
 
 def requirements(modules: list[Path], root: Path = ROOT) -> dict[str, str]:

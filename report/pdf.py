@@ -103,6 +103,15 @@ class PartRenderer:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
 
+    def warm_up(self, font_family: str) -> None:
+        """Start the processes and let them load WeasyPrint and the fonts (~1 s of CPU each) while this
+        process still writes the site, which keeps only one core busy. Only for a build whose PDF parts
+        are not all cached (a cold build, a changed experiment): a pool nobody uses costs more than it saves."""
+        if self.pool is None and self.jobs > 1:
+            self.pool = ProcessPoolExecutor(self.jobs, mp_context=get_context("spawn"))
+            for _ in range(self.jobs):
+                self.pool.submit(_load_weasyprint, font_family)
+
     def target(self, html: str, tagged: bool = True) -> Path:
         if (html, tagged) not in self.targets:  # the key hashes every figure the part shows: once
             self.targets[html, tagged] = self.cache_dir / f"{part_key(html, self.site_dir, tagged)}.pdf"
@@ -173,6 +182,12 @@ def _check_subsetter() -> None:
 
     if ffi.harfbuzz_subset is None:
         warnings.warn(SUBSET_HINT)
+
+
+def _load_weasyprint(font_family: str) -> None:
+    from weasyprint import HTML
+
+    HTML(string=f'<p style="font-family: {font_family}">预热</p>').render()  # fontconfig, Pango, the CJK font
 
 
 def render_part(html: str, site_dir: Path, target: Path, tagged: bool = True) -> None:

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -111,6 +112,18 @@ def build(options: BuildOptions, progress: Progress) -> BuildReport:
 
 
 def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> PdfReport | None:
+    staging = options.out.parent / f".{options.out.name}.tmp-{os.getpid()}"
+    with ExitStack() as stack:
+        parts = None
+        if options.pdf:
+            parts = stack.enter_context(PartRenderer(staging, options.cache_dir / "pdf", options.settings.jobs))
+            if any(o.status == "ran" for o in report.outcomes):  # new figures: most PDF parts render again
+                parts.warm_up(font.family)
+        return _write_site(report, font, options, staging, parts)
+
+
+def _write_site(report: BuildReport, font: CjkFont, options: BuildOptions, staging: Path,
+                parts: PartRenderer | None) -> PdfReport | None:
     started = time.perf_counter()
     outcomes = report.outcomes
     formulas = FormulaRenderer(options.cache_dir / "math")
@@ -121,7 +134,6 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Pdf
     book = Book(date=build_date(), url=os.environ.get("SITE_URL", ""))
     deck = slides.prepare(renderer, sections, report.numbers, book)  # its claims join the sections'
     report.failing_claims = claims.check(renderer.claims, strict=not options.settings.quick)
-    staging = options.out.parent / f".{options.out.name}.tmp-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     try:
         staging.mkdir(parents=True)
@@ -138,23 +150,25 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> Pdf
         if options.on_html is not None:
             options.on_html(staging)
         handout = None
-        if options.pdf:
+        if parts is not None:
             started = time.perf_counter()
+            # the costliest part first (the slides draw every figure again, ~7 s CPU): it renders while
+            # this process makes the handout's and the answers' HTML
+            deck_print = slides.print_html(renderer, sections, report.numbers, book, font)
+            _write_formula_images(staging, formulas)
+            parts.start([(deck_print, False)])  # read on screen or paper: untagged
             css = renderer.page("handout.css", book=book, font=font) + print_stylesheet()  # answers and slides too
             source = handout_source(renderer, sections, report.numbers, book, font, glossary, css)
             # the lecturer's answers: the print render above recorded them
             answers = answers_html(renderer, renderer.exercise_sets, book, css, sections) if renderer.exercise_sets else None
-            deck_print = slides.print_html(renderer, sections, report.numbers, book, font)
             _write_formula_images(staging, formulas)
-            with PartRenderer(staging, options.cache_dir / "pdf", options.settings.jobs) as parts:
-                # everything at once, the costliest first: the slides draw every figure again (~10 s CPU)
-                parts.start([(deck_print, False)]  # read on screen or paper: untagged
-                            + [(html, True) for html in sorted(chapter_documents(source) + ([answers] if answers else []),
-                                                               key=len, reverse=True)])
-                write_handout(source, parts, staging / PDF_NAME)
-                if answers:
-                    write_answers(answers, parts, staging / ANSWERS_NAME)
-                slides.write_pdf(deck_print, parts, staging)
+            parts.start([(deck_print, False)]  # if it was left for later, it starts now beside the others
+                        + [(html, True) for html in sorted(chapter_documents(source) + ([answers] if answers else []),
+                                                           key=len, reverse=True)])
+            write_handout(source, parts, staging / PDF_NAME)
+            if answers:
+                write_answers(answers, parts, staging / ANSWERS_NAME)
+            slides.write_pdf(deck_print, parts, staging)
             handout = PdfReport(parts.rendered, len(parts.used))
             shutil.rmtree(staging / "math")  # the handout's formulas: the site shows MathML
             for figure in figures(sections):
@@ -196,10 +210,11 @@ def _write_assets(staging: Path, sections: list[SectionView], formulas: FormulaR
 
 
 def _write_formula_images(staging: Path, formulas: FormulaRenderer) -> None:
-    """The SVGs of the handout's formulas (the print render has run), for WeasyPrint to read."""
-    (staging / "math").mkdir()
+    """The SVGs of the formulas the print renders so far used, for WeasyPrint to read."""
+    (staging / "math").mkdir(exist_ok=True)
     for name, path in formulas.used.items():
-        shutil.copyfile(path, staging / "math" / name)
+        if not (staging / "math" / name).exists():
+            shutil.copyfile(path, staging / "math" / name)
 
 
 def figures(sections: list[SectionView]) -> list[FigureView]:
