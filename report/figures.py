@@ -95,7 +95,9 @@ def export_svg(figure, path: Path) -> tuple[int, int]:
     """Write a figure three times: for the site with glyphs as outlines (no font needed to view it),
     for the PDF with real text, which WeasyPrint draws several times faster than thousands
     of glyph outlines and embeds with the page fonts, and for phones, laid out again in one
-    column (see restack_for_phone). A missing glyph is MissingGlyphError."""
+    column (see restack_for_phone). A missing glyph is MissingGlyphError.
+    The site's and the handout's copies come from one draw, and all renderers share their text
+    layout (report/svg_canvas.py): the export's time is mostly laying out and drawing."""
     import matplotlib
     import matplotlib.pyplot as plt
 
@@ -169,16 +171,16 @@ def restack_for_phone(figure):
         for row, (top, axes) in enumerate(panels):
             _move_cell(top, column[row], axes)
             _label_shared_y(axes[0])
-    _fit(figure, exported_width=True)
+    _fit(figure)
     if _legends_below_their_axes_follow_the_label(figure):
-        _fit(figure, exported_width=True)
+        _fit(figure)
     # The exported box, not the figure, is to be phone-wide. The fit above makes it so when the
     # panels are its widest part; a figure legend or a label sticking out is wider.
     box = _padded_tightbbox(figure)
     excess = box.width - PHONE_WIDTH_IN
     if abs(excess) > 0.02:
         figure.set_size_inches(PHONE_WIDTH_IN - excess, figure.get_size_inches()[1], forward=False)
-        _fit(figure, exported_width=True)
+        _fit(figure)
         box = _padded_tightbbox(figure)
     return box
 
@@ -296,11 +298,11 @@ def _figure_level_heights(figure) -> float:
     return sum(a.get_window_extent(renderer).height / figure.dpi + 0.1 for a in _figure_level(figure))
 
 
-def _fit(figure, exported_width: bool = False) -> None:
+def _fit(figure) -> None:
     """tight_layout, leaving the figure legends and suptitle their strip at the edge they sit on.
-    With exported_width, the panels' labels come savefig.pad_inches from the figure's left and
-    right edges instead of tight_layout's pad, so that the exported box is the figure's width
-    (laying out a figure narrower by the difference would give the same box, one layout later)."""
+    The panels' labels come savefig.pad_inches from the figure's left and right edges instead of
+    tight_layout's pad, so that the exported box is as wide as the figure (a figure narrower by
+    the difference, laid out with the pad, gives the same box, one layout later)."""
     import matplotlib
     from matplotlib.font_manager import FontProperties
     from matplotlib.layout_engine import ConstrainedLayoutEngine
@@ -317,8 +319,6 @@ def _fit(figure, exported_width: bool = False) -> None:
             bottom = max(bottom, box.y1)  # tight_layout pads from the edge of its rect
         else:
             top = min(top, box.y0)
-    side = 0.0
-    if exported_width:
-        pad = TIGHT_LAYOUT_PAD * FontProperties(size=matplotlib.rcParams["font.size"]).get_size_in_points() / 72
-        side = (pad - matplotlib.rcParams["savefig.pad_inches"]) / figure.get_size_inches()[0]
+    pad = TIGHT_LAYOUT_PAD * FontProperties(size=matplotlib.rcParams["font.size"]).get_size_in_points() / 72
+    side = (pad - matplotlib.rcParams["savefig.pad_inches"]) / figure.get_size_inches()[0]
     figure.tight_layout(pad=TIGHT_LAYOUT_PAD, rect=(-side, bottom, 1 + side, top))
