@@ -5,8 +5,8 @@ Exporting a figure makes many renderers: one per savefig and one each time a lay
 parser and its own text-metrics cache, and starts from nothing: every tick label of every log
 axis (10^{-3}) was parsed again by pyparsing in each of them, ~40 % of an export's time.
 An SVG renderer measures text at a fixed 72 dpi from the string and its font properties alone
-(TextToPath), so one TextToPath and one metrics cache serve all renderers and give the same
-numbers, hence the same SVG bytes.
+(TextToPath) and the settings that choose fonts, so one TextToPath and one metrics cache per
+state of those settings serve all renderers and give the same numbers, hence the same SVG bytes.
 
 The site's copy (glyphs as outlines) and the handout's (real text) differ only in how text is
 written: saved to OutlinedAndText, one draw of the figure (ticks, layout, transforms: most of
@@ -25,12 +25,26 @@ from matplotlib.backends.backend_mixed import MixedModeRenderer
 from matplotlib.backends.backend_svg import FigureCanvasSVG, RendererSVG
 from matplotlib.textpath import TextToPath
 
-_TEXT_TO_PATH = TextToPath()
+# What else, besides a text's FontProperties, chooses its glyphs: a generic family's fonts, mathtext.
+_TEXT_SETTINGS = ("font.serif", "font.sans-serif", "font.cursive", "font.fantasy", "font.monospace",
+                  "mathtext.default", "mathtext.fallback", "mathtext.rm", "mathtext.it", "mathtext.bf",
+                  "mathtext.bfit", "mathtext.sf", "mathtext.tt", "mathtext.cal", "text.usetex",
+                  "text.kerning_factor")
+
+
+def _text_settings() -> tuple:
+    return tuple(str(matplotlib.rcParams[key]) for key in _TEXT_SETTINGS)
+
+
+@functools.lru_cache(maxsize=None)
+def _text_to_path(settings: tuple) -> TextToPath:
+    """One per state of the settings (an experiment or a test may change them), kept for the process."""
+    return TextToPath()
 
 
 @functools.lru_cache(maxsize=8192)
-def _text_metrics(text: str, prop, ismath) -> tuple[float, float, float]:
-    return _TEXT_TO_PATH.get_text_width_height_descent(text, prop, ismath)
+def _text_metrics(settings: tuple, text: str, prop, ismath) -> tuple[float, float, float]:
+    return _text_to_path(settings).get_text_width_height_descent(text, prop, ismath)
 
 
 @dataclass(frozen=True)
@@ -45,12 +59,13 @@ class SharedTextRendererSVG(RendererSVG):
 
     def __init__(self, *args, fonttype: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self._text2path = _TEXT_TO_PATH  # its mathtext parser keeps what it parsed
+        self._settings = _text_settings()
+        self._text2path = _text_to_path(self._settings)  # its mathtext parser keeps what it parsed
         self.fonttype = fonttype
 
     def get_text_width_height_descent(self, s, prop, ismath):
         # a copy: FontProperties is mutable and hashes by its current state
-        return _text_metrics(s, prop.copy(), ismath)
+        return _text_metrics(self._settings, s, prop.copy(), ismath)
 
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
         if self.fonttype is None:

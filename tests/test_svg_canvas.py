@@ -64,3 +64,22 @@ def test_the_fonttype_of_the_text_copy_does_not_leak(plt, tmp_path):
     save(fig, OutlinedAndText(tmp_path / "a.svg", tmp_path / "b.svg"))
     plt.close(fig)
     assert matplotlib.rcParams["svg.fonttype"] == before
+
+
+def test_text_is_measured_again_when_the_settings_that_choose_fonts_change(cjk_figures):
+    """The metrics outlive a renderer: a changed font.sans-serif must not get the old widths."""
+    import io
+
+    import matplotlib
+    from matplotlib.font_manager import FontProperties
+
+    from report.fonts import find_cjk_font
+    from report.svg_canvas import SharedTextRendererSVG
+
+    widths = []
+    for fonts in (["DejaVu Sans"], [find_cjk_font().family], ["DejaVu Sans"]):
+        with matplotlib.rc_context({"font.sans-serif": fonts}):
+            renderer = SharedTextRendererSVG(100, 100, io.StringIO())
+            prop = FontProperties(family="sans-serif", size=10)
+            widths.append(renderer.get_text_width_height_descent("width 123", prop, False)[0])
+    assert widths[0] != widths[1] and widths[0] == widths[2]
