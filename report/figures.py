@@ -20,6 +20,7 @@ PHONE_WIDTH_IN = 3.5
 PHONE_MIN_PT = 10.0  # 13.3 CSS px: digits ~10 px tall, Chinese ~11.5 px
 PHONE_PANEL_ASPECT = (0.62, 1.0)  # a panel's plotting area, height / width, on the phone
 PHONE_PANEL_MARGIN_IN = 0.75  # title, tick labels and axis label of a stacked panel
+TIGHT_LAYOUT_PAD = 1.08  # matplotlib's default: between the figure's edge and the panels, in font sizes
 
 
 class MissingGlyphError(RuntimeError):
@@ -94,20 +95,25 @@ def export_svg(figure, path: Path) -> tuple[int, int]:
     """Write a figure three times: for the site with glyphs as outlines (no font needed to view it),
     for the PDF with real text, which WeasyPrint draws several times faster than thousands
     of glyph outlines and embeds with the page fonts, and for phones, laid out again in one
-    column (see restack_for_phone). A missing glyph is MissingGlyphError."""
+    column (see restack_for_phone). A missing glyph is MissingGlyphError.
+    The site's and the handout's copies come from one draw, and all renderers share their text
+    layout (report/svg_canvas.py): the export's time is mostly laying out and drawing."""
     import matplotlib
     import matplotlib.pyplot as plt
 
+    from report.svg_canvas import OutlinedAndText, SvgCanvas
+
+    SvgCanvas(figure)  # its renderers share their text layout
     try:
         # "tight" would lay the figure out again in every savefig: measure the box once.
+        _without_placeholder_layout(figure)
         tight = figure.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"])
         check_printed_text(figure, tight.width, tight.height)
         options = dict(format="svg", bbox_inches=tight, dpi=RASTER_DPI, metadata={"Date": None})
-        figure.savefig(path, **options)
-        with matplotlib.rc_context({"svg.fonttype": "none"}):
-            figure.savefig(path.with_name(print_variant(path.name)), **options)
-        restack_for_phone(figure)  # last: the site's and the handout's copies are already written
-        phone = figure.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"])
+        # one draw for both: it is most of a savefig's time, and the two differ only in text
+        figure.savefig(OutlinedAndText(path, path.with_name(print_variant(path.name))), **options)
+        phone = restack_for_phone(figure)  # last: the site's and the handout's copies are already written
+        _without_placeholder_layout(figure)
         figure.savefig(path.with_name(phone_variant(path.name)), **options | {"bbox_inches": phone})
     except UserWarning as exc:
         raise MissingGlyphError(f"figure {path.stem}: {exc} (the CJK font is not being used for this text)") from exc
@@ -118,20 +124,32 @@ def export_svg(figure, path: Path) -> tuple[int, int]:
     return round(tight.width * CSS_PX_PER_INCH), round(tight.height * CSS_PX_PER_INCH)
 
 
+def _without_placeholder_layout(figure) -> None:
+    """tight_layout() leaves a figure a layout engine that does nothing, yet savefig draws the
+    figure once more (without output) to run any engine: drop it."""
+    import matplotlib
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    if isinstance(figure.get_layout_engine(), PlaceHolderLayoutEngine):
+        with matplotlib.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+            figure.set_layout_engine(None)
+
+
 # --- the phone layout ------------------------------------------------------------------------
 
-def restack_for_phone(figure) -> None:
+def restack_for_phone(figure):
     """Redraw a figure for a phone: its panels stacked in one column PHONE_WIDTH_IN wide, every
     text at least PHONE_MIN_PT. Generic, so no experiment draws its figure twice: a panel is a
     grid cell of the figure with everything in it (twin axes, a colorbar made beside it);
     figure legends and the suptitle keep their place at the bottom or top of the figure.
     Axes placed by hand (add_axes) keep their position in figure fractions. A figure with text
-    placed in its data coordinates (a diagram) is left as it is: only tapping it open helps there."""
-    import matplotlib
+    placed in its data coordinates (a diagram) is left as it is: only tapping it open helps there.
+    Returns the box to export, padded by savefig.pad_inches (a Bbox in inches)."""
     from matplotlib.gridspec import GridSpec
 
     if any(ax.texts for ax in figure.axes):
-        return  # a drawing with labels placed in its data (a diagram): shrunk, they would overlap it
+        # a drawing with labels placed in its data (a diagram): shrunk, they would overlap it
+        return _padded_tightbbox(figure)
     panels = _panels(figure)
     width, height = figure.get_size_inches()
     plot_width = PHONE_WIDTH_IN - PHONE_PANEL_MARGIN_IN
@@ -156,11 +174,21 @@ def restack_for_phone(figure) -> None:
     _fit(figure)
     if _legends_below_their_axes_follow_the_label(figure):
         _fit(figure)
-    # Labels can stick out of the figure: make the exported box, not the figure, phone-wide.
-    excess = figure.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"]).width - PHONE_WIDTH_IN
+    # The exported box, not the figure, is to be phone-wide. The fit above makes it so when the
+    # panels are its widest part; a figure legend or a label sticking out is wider.
+    box = _padded_tightbbox(figure)
+    excess = box.width - PHONE_WIDTH_IN
     if abs(excess) > 0.02:
         figure.set_size_inches(PHONE_WIDTH_IN - excess, figure.get_size_inches()[1], forward=False)
         _fit(figure)
+        box = _padded_tightbbox(figure)
+    return box
+
+
+def _padded_tightbbox(figure):
+    import matplotlib
+
+    return figure.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"])
 
 
 def _panels(figure) -> list:
@@ -271,7 +299,12 @@ def _figure_level_heights(figure) -> float:
 
 
 def _fit(figure) -> None:
-    """tight_layout, leaving the figure legends and suptitle their strip at the edge they sit on."""
+    """tight_layout, leaving the figure legends and suptitle their strip at the edge they sit on.
+    The panels' labels come savefig.pad_inches from the figure's left and right edges instead of
+    tight_layout's pad, so that the exported box is as wide as the figure (a figure narrower by
+    the difference, laid out with the pad, gives the same box, one layout later)."""
+    import matplotlib
+    from matplotlib.font_manager import FontProperties
     from matplotlib.layout_engine import ConstrainedLayoutEngine
 
     if isinstance(figure.get_layout_engine(), ConstrainedLayoutEngine):
@@ -286,4 +319,6 @@ def _fit(figure) -> None:
             bottom = max(bottom, box.y1)  # tight_layout pads from the edge of its rect
         else:
             top = min(top, box.y0)
-    figure.tight_layout(rect=(0, bottom, 1, top))
+    pad = TIGHT_LAYOUT_PAD * FontProperties(size=matplotlib.rcParams["font.size"]).get_size_in_points() / 72
+    side = (pad - matplotlib.rcParams["savefig.pad_inches"]) / figure.get_size_inches()[0]
+    figure.tight_layout(pad=TIGHT_LAYOUT_PAD, rect=(-side, bottom, 1 + side, top))

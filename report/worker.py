@@ -42,9 +42,11 @@ def preload(font: CjkFont) -> None:
 
     import report.cache  # noqa: F401 - imported here so that every child inherits it
     from report.figures import setup_matplotlib
+    from report.svg_canvas import SvgCanvas
 
     setup_matplotlib(font)
     fig, ax = plt.subplots()
+    SvgCanvas(fig)  # export_svg's canvas: what its renderers share is then shared by every child
     ax.set_title("预热")  # loads the CJK font file once, for every child
     ax.set_yscale("log")  # and builds the mathtext parser of the log axes' labels (~0.15 s each)
     ax.set_ylim(1e-3, 1)

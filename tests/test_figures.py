@@ -99,6 +99,7 @@ def test_the_phone_copy_leaves_the_site_and_print_copies_alone(plt, tmp_path):
     """The phone layout is made last, on the same figure: the other copies must not see it."""
     export_svg(three_panels_with_colorbar_twin_and_legend(plt), tmp_path / "a.svg")
     fig = three_panels_with_colorbar_twin_and_legend(plt)
+    fig.set_layout_engine(None)  # as export_svg: what tight_layout leaves would only draw it once more
     import matplotlib
 
     with matplotlib.rc_context({"svg.fonttype": "none"}):
