@@ -301,8 +301,10 @@ def _same_architecture(nets, who):
         raise ValueError(f"{who} needs at least one network")
     first = nets[0]
     for net in nets:
-        if (net.layer_sizes, net.output_activation) != (first.layer_sizes, first.output_activation):
-            raise ValueError(f"{who} needs networks with the same layer sizes and output activation")
+        if (net.layer_sizes, net.output_activation) != \
+                (first.layer_sizes, first.output_activation):
+            raise ValueError(f"{who} needs networks with the same layer sizes "
+                             "and output activation")
     return first
 
 
@@ -339,12 +341,14 @@ def train_many(nets: Sequence[NeuralNetwork], X, y, epochs: int, learning_rate,
     lr = rates[0] if (rates == rates[0]).all() else rates[:, None, None].copy()
     W = [np.stack([net.weights[i] for net in nets]) for i in range(len(first.weights))]
     b = [np.stack([net.biases[i] for net in nets]) for i in range(len(first.biases))]
-    # Sigmoid 用 scipy 的 expit：与上面的 sigmoid 是同一个数值稳定的函数，但一次算完，不必分七步
-    functions = {name: (expit if name == "sigmoid" else HIDDEN_ACTIVATIONS[name][0], _GRAD_FROM_ACTIVATION[name])
-                 for name in HIDDEN_ACTIVATIONS}
-    runs = [(functions[name], part) for name, part in _runs([net.activation for net in nets])]
+    # 每种隐藏层激活函数：(函数, 用 a 表示的导数)。Sigmoid 用 scipy 的 expit：与上面的
+    # sigmoid 是同一个数值稳定的函数，但一次算完，不必分七步
+    pairs = {name: (expit if name == "sigmoid" else f, _GRAD_FROM_ACTIVATION[name])
+             for name, (f, _) in HIDDEN_ACTIVATIONS.items()}
+    runs = [(pairs[name], part) for name, part in _runs([net.activation for net in nets])]
 
-    def hidden(z, which):  # which = 0：激活函数；1：用 a 表示的导数。每段网络用自己的激活函数
+    def hidden(z, which):
+        """which = 0：激活函数；1：导数。每一段网络用自己的激活函数。"""
         if len(runs) == 1:
             return runs[0][0][which](z)
         out = np.empty_like(z)
