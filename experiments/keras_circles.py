@@ -158,7 +158,10 @@ def train(model, data, epochs: int, batch_size: int, seed: int):
     optimizer = keras.optimizers.Adam(learning_rate=LEARNING_RATE)  # 即 compile(optimizer="adam")
     optimizer.build(model.trainable_variables)
 
-    @tf.function(autograph=False)  # 只是为了快：把一步编译一次，之后反复调用（去掉这行也能运行）
+    # 只是为了快：把一步编译一次，之后反复调用（去掉下面这行装饰器也能运行）；
+    # 批大小写成 None，最后那一批不满时也不必再编译一次
+    @tf.function(autograph=False,
+                 input_signature=[tf.TensorSpec([None, 2]), tf.TensorSpec([None, 1])])
     def step(x, y):
         return train_step(model, optimizer, x, y)
 

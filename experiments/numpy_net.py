@@ -296,23 +296,36 @@ def _check_training_settings(epochs, learning_rate):
 
 
 def _same_architecture(nets, who):
-    """train_many 要求所有网络的层宽和激活函数相同。"""
+    """train_many 要求所有网络的层宽和输出层激活函数相同（隐藏层激活函数可以不同）。"""
     if not nets:
         raise ValueError(f"{who} needs at least one network")
     first = nets[0]
     for net in nets:
-        if (net.layer_sizes, net.activation, net.output_activation) != \
-                (first.layer_sizes, first.activation, first.output_activation):
-            raise ValueError(f"{who} needs networks with the same layer sizes and activations")
+        if (net.layer_sizes, net.output_activation) != \
+                (first.layer_sizes, first.output_activation):
+            raise ValueError(f"{who} needs networks with the same layer sizes "
+                             "and output activation")
     return first
 
 
-def train_many(nets: Sequence[NeuralNetwork], X, y, epochs: int, learning_rate: float,
+def _runs(values):
+    """相邻且相等的值归为一段：[(值, slice), ...]。"""
+    runs, start = [], 0
+    for k in range(1, len(values) + 1):
+        if k == len(values) or values[k] != values[start]:
+            runs.append((values[start], slice(start, k)))
+            start = k
+    return runs
+
+
+def train_many(nets: Sequence[NeuralNetwork], X, y, epochs: int, learning_rate,
                return_outputs: bool = False):
-    """把结构相同的多个网络（例如每个随机种子一个）叠成一个数组同时训练。
+    """把层宽相同的多个网络（例如每个随机种子一个）叠成一个数组同时训练。
 
     每个网络走的每一步都与 net.train(X, y, epochs, learning_rate) 相同
     （tests/test_numpy_net.py 逐一核对）；训练后的参数写回各个网络。
+    隐藏层激活函数可以各不相同（激活函数相同的网络相邻时最快），learning_rate
+    可以是一个数，也可以每个网络一个：一次调用的固定开销由所有网络分摊。
     返回损失记录，形状 (len(nets), epochs)；return_outputs 为真时还返回
     每一步计算损失所用的网络输出，形状 (len(nets), epochs, n_samples, n_out)。
 
@@ -321,12 +334,28 @@ def train_many(nets: Sequence[NeuralNetwork], X, y, epochs: int, learning_rate: 
     """
     first = _same_architecture(nets, "train_many")
     X, y = _check_X(first, X), _check_y(first, X, y)
-    _check_training_settings(epochs, learning_rate)
+    rates = np.broadcast_to(np.asarray(learning_rate, dtype=float), (len(nets),))
+    for rate in np.unique(rates):
+        _check_training_settings(epochs, rate)
+    # 每个网络一个学习率时形状为 (网络数, 1, 1)，与逐个网络乘以各自的学习率逐位相同
+    lr = rates[0] if (rates == rates[0]).all() else rates[:, None, None].copy()
     W = [np.stack([net.weights[i] for net in nets]) for i in range(len(first.weights))]
     b = [np.stack([net.biases[i] for net in nets]) for i in range(len(first.biases))]
-    # Sigmoid 用 scipy 的 expit：与上面的 sigmoid 是同一个数值稳定的函数，但一次算完，不必分七步
-    f = expit if first.activation == "sigmoid" else HIDDEN_ACTIVATIONS[first.activation][0]
-    f_grad = _GRAD_FROM_ACTIVATION[first.activation]
+    # 每种隐藏层激活函数：(函数, 用 a 表示的导数)。Sigmoid 用 scipy 的 expit：与上面的
+    # sigmoid 是同一个数值稳定的函数，但一次算完，不必分七步
+    pairs = {name: (expit if name == "sigmoid" else f, _GRAD_FROM_ACTIVATION[name])
+             for name, (f, _) in HIDDEN_ACTIVATIONS.items()}
+    runs = [(pairs[name], part) for name, part in _runs([net.activation for net in nets])]
+
+    def hidden(z, which):
+        """which = 0：激活函数；1：导数。每一段网络用自己的激活函数。"""
+        if len(runs) == 1:
+            return runs[0][0][which](z)
+        out = np.empty_like(z)
+        for pair, part in runs:
+            out[part] = pair[which](z[part])
+        return out
+
     out_f = expit if first.output_activation == "sigmoid" else (lambda z: z)
     n_layers, m = len(W), X.shape[0]
     ones = np.ones((1, m))
@@ -335,7 +364,7 @@ def train_many(nets: Sequence[NeuralNetwork], X, y, epochs: int, learning_rate: 
         for epoch in range(epochs):
             a = [X]
             for i in range(n_layers - 1):
-                a.append(f(a[-1] @ W[i] + b[i]))
+                a.append(hidden(a[-1] @ W[i] + b[i], 0))
             z_out = a[-1] @ W[-1] + b[-1]
             z_history[:, epoch] = z_out
             delta = (out_f(z_out) - y) / m
@@ -343,9 +372,9 @@ def train_many(nets: Sequence[NeuralNetwork], X, y, epochs: int, learning_rate: 
                 dW = np.swapaxes(a[i], -1, -2) @ delta if i > 0 else X.T @ delta
                 db = ones @ delta  # 对样本求和
                 if i > 0:
-                    delta = (delta @ np.swapaxes(W[i], -1, -2)) * f_grad(a[i])
-                W[i] -= learning_rate * dW
-                b[i] -= learning_rate * db
+                    delta = (delta @ np.swapaxes(W[i], -1, -2)) * hidden(a[i], 1)
+                W[i] -= lr * dW
+                b[i] -= lr * db
         if first.output_activation == "sigmoid":
             losses = np.mean(np.sum(softplus(z_history) - y * z_history, axis=-1), axis=-1)
         else:

@@ -6,7 +6,7 @@ import inspect
 import io
 import math
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -39,6 +39,7 @@ class Config:
     layer_sizes: tuple[int, ...]
     activation: str
     init: str
+    learning_rate: float | None = None  # None: the sweep's learning rate
 
 
 CONFIGS = (
@@ -130,17 +131,20 @@ class SweepResult:
 
 
 def sweep(configs: list[Config], seeds: list[int], epochs: int, learning_rate: float) -> dict[str, SweepResult]:
-    """Train one network per configuration and seed; configurations that differ only in their
-    initialisation share one stacked train_many call (the same steps as NeuralNetwork.train)."""
+    """Train one network per configuration and seed; configurations with the same layer sizes share
+    one stacked train_many call (the same steps as NeuralNetwork.train, one learning rate per
+    network), ordered by activation so that each activation is applied once per step."""
     X, y = X_XOR.astype(float), Y_XOR.astype(float)
     groups: dict[tuple, list[Config]] = {}
     for config in configs:
-        groups.setdefault((config.layer_sizes, config.activation), []).append(config)
+        groups.setdefault(config.layer_sizes, []).append(config)
     results = {}
     for group in groups.values():
+        group = sorted(group, key=lambda c: c.activation)  # stable: the given order within an activation
         nets = [NeuralNetwork(list(c.layer_sizes), activation=c.activation, output_activation="sigmoid",
                               init=c.init, seed=s) for c in group for s in seeds]
-        losses, outputs = train_many(nets, X, y, epochs, learning_rate, return_outputs=True)
+        rates = [c.learning_rate or learning_rate for c in group for _ in seeds]
+        losses, outputs = train_many(nets, X, y, epochs, rates, return_outputs=True)
         right = ((outputs > 0.5) == (y > 0.5)).all(axis=(2, 3))  # (nets, epochs)
         solved = np.array([(net.predict(X) == y).all() for net in nets])
         hidden_z = np.stack([X @ net.weights[0] + net.biases[0] for net in nets])
@@ -153,10 +157,13 @@ def sweep(configs: list[Config], seeds: list[int], epochs: int, learning_rate: f
     return results
 
 
-def exercise_learning_rate(seeds: list[int], epochs: int, notebook: SweepResult) -> dict[str, float]:
-    """练习 1.1：笔记本的网络（Sigmoid，4 个神经元）把学习率换成 EXERCISE_LR，同样的种子和步数，能解几次？"""
-    r = sweep([CONFIGS[0]], seeds, epochs, EXERCISE_LR)["notebook"]
-    solved, n = int(r.solved.sum()), len(seeds)
+# 练习 1.1: the notebook's configuration with EXERCISE_LR; trained in the sweep's call
+EXERCISE_CONFIG = replace(CONFIGS[0], key="exercise_lr", learning_rate=EXERCISE_LR)
+
+
+def exercise_learning_rate(r: SweepResult, notebook: SweepResult) -> dict[str, float]:
+    """练习 1.1：笔记本的网络（Sigmoid，4 个神经元）把学习率换成 EXERCISE_LR，同样的种子和步数（r），能解几次？"""
+    solved, n = int(r.solved.sum()), len(r.solved)
     low, high = wilson_interval(solved, n)
     # the same definition as the sweep table: the first step with all four right, over the seeds solved at the end
     median = float(np.median(r.solved_at[r.solved])) if solved else -1.0
@@ -366,7 +373,7 @@ def run(ctx: Context) -> Result:
 
     # 3. The honest picture: many seeds per configuration.
     sweep_epochs = 2000 if ctx.quick else EPOCHS
-    results = sweep(list(CONFIGS), seeds, sweep_epochs, LEARNING_RATE)
+    results = sweep(list(CONFIGS) + [EXERCISE_CONFIG], seeds, sweep_epochs, LEARNING_RATE)
     rows = []
     for c in CONFIGS:
         r = results[c.key]
@@ -490,7 +497,7 @@ def run(ctx: Context) -> Result:
 
     full_module = Listing(name="network_full", code=inspect.getsource(numpy_net),
                           caption="完整的 experiments/numpy_net.py（修正后的 NeuralNetwork 类与辅助函数）")
-    metrics |= exercise_learning_rate(seeds, sweep_epochs, results["notebook"])
+    metrics |= exercise_learning_rate(results[EXERCISE_CONFIG.key], results["notebook"])
     metrics |= exercise_symmetry(ctx.seed, sweep_epochs)
     return Result(
         figures=[

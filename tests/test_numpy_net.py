@@ -236,11 +236,27 @@ def test_train_many_returns_the_outputs_behind_each_loss():
 def test_train_many_rejects_mixed_architectures():
     with pytest.raises(ValueError, match="same layer sizes"):
         train_many([NeuralNetwork([2, 3, 1]), NeuralNetwork([2, 4, 1])], XOR_X, XOR_Y, 1, 0.1)
-    with pytest.raises(ValueError, match="same layer sizes and activations"):
-        train_many([NeuralNetwork([2, 3, 1], activation="tanh"), NeuralNetwork([2, 3, 1])],
+    with pytest.raises(ValueError, match="same layer sizes and output activation"):
+        train_many([NeuralNetwork([2, 3, 1], output_activation="linear"), NeuralNetwork([2, 3, 1])],
                    XOR_X, XOR_Y, 1, 0.1)
     with pytest.raises(ValueError, match="at least one"):
         train_many([], XOR_X, XOR_Y, 1, 0.1)
+    with pytest.raises(ValueError, match="learning_rate"):
+        train_many([NeuralNetwork([2, 3, 1]), NeuralNetwork([2, 3, 1])], XOR_X, XOR_Y, 1, [0.1, -1.0])
+
+
+def test_train_many_mixes_activations_and_learning_rates_bit_for_bit():
+    """Networks with different hidden activations and learning rates in one call, in an order where
+    the activations interleave: every network ends exactly where training it alone ends."""
+    setups = [("tanh", 0.1), ("relu", 0.5), ("relu", 0.1), ("sigmoid", 1.0), ("tanh", 0.3)]
+    make = lambda k, act: NeuralNetwork([2, 4, 3, 1], activation=act, seed=k)  # noqa: E731
+    nets = [make(k, act) for k, (act, _) in enumerate(setups)]
+    losses = train_many(nets, XOR_X, XOR_Y, 150, [lr for _, lr in setups])
+    for k, (act, lr) in enumerate(setups):
+        alone = [make(k, act)]
+        np.testing.assert_array_equal(losses[k], train_many(alone, XOR_X, XOR_Y, 150, lr)[0])
+        for p, q in zip(nets[k].weights + nets[k].biases, alone[0].weights + alone[0].biases):
+            np.testing.assert_array_equal(p, q)
 
 
 # ---- property tests ----

@@ -63,7 +63,7 @@ def test_demo_matches_an_independent_run_of_the_class(result):
 
 
 def test_sweep_agrees_with_training_each_seed_alone():
-    configs = [xor.CONFIGS[2], xor.CONFIGS[3], xor.CONFIGS[1]]  # two share one train_many call
+    configs = [xor.CONFIGS[2], xor.CONFIGS[3], xor.CONFIGS[1]]  # all three share one train_many call
     seeds = [5, 6, 7, 8]
     results = xor.sweep(configs, seeds, epochs=400, learning_rate=0.1)
     assert set(results) == {c.key for c in configs}
@@ -243,9 +243,11 @@ def test_exercise_counts_steps_like_the_sweep_table():
     """练习 1.1 uses the table's definition (first step with all four right, over the seeds solved at
     the end) for both learning rates, and the ratio of the two medians."""
     seeds, epochs = [0, 1, 2, 3], 1500
-    notebook = xor.sweep([xor.CONFIGS[0]], seeds, epochs, xor.LEARNING_RATE)["notebook"]
-    fast = xor.sweep([xor.CONFIGS[0]], seeds, epochs, xor.EXERCISE_LR)["notebook"]
-    m = xor.exercise_learning_rate(seeds, epochs, notebook)
+    results = xor.sweep([xor.CONFIGS[0], xor.EXERCISE_CONFIG], seeds, epochs, xor.LEARNING_RATE)
+    notebook, fast = results["notebook"], results[xor.EXERCISE_CONFIG.key]
+    alone = xor.sweep([xor.CONFIGS[0]], seeds, epochs, xor.EXERCISE_LR)["notebook"]  # the same runs, alone
+    np.testing.assert_array_equal(fast.losses, alone.losses)
+    m = xor.exercise_learning_rate(fast, notebook)
     assert fast.solved.any() and notebook.solved.any()
     assert m["ex_lr_median_epochs"] == float(np.median(fast.solved_at[fast.solved]))
     assert m["ex_lr_steps_ratio"] == pytest.approx(np.median(notebook.solved_at[notebook.solved])
