@@ -121,6 +121,15 @@ class Builder:
         self.reader.join(timeout=5)
 
 
+def told(pages: dict[str, list[str] | None] | None) -> str:
+    """What a tab showing the last version does with the new one (report/preview.js), for the log."""
+    if pages is None:
+        return "reload"
+    parts = [f"reload {name}" if ids is None else f"swap {', '.join(ids)} in {name}"
+             for name, ids in sorted(pages.items()) if ids != []]
+    return "; ".join(parts) or "no page changed"
+
+
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -219,11 +228,13 @@ class Preview:
             self.publishing = False
             self.batcher.finish()
             self.versions += 1
-            tabs = self.hub.update(version=f"{os.getpid()}-{self.versions}", error=None,
+            pages = event.get("pages")  # None: every tab reloads; else what a tab on the last version swaps in
+            patch = None if pages is None else {"from": self.hub.state["version"], "pages": pages}
+            tabs = self.hub.update(version=f"{os.getpid()}-{self.versions}", error=None, patch=patch,
                                    status="pdf" if self.options.pdf else "idle")
             when = (f"{time.monotonic() - self.changed_at:.2f} s after the change" if self.ident > 1
                     else f"in {time.monotonic() - self.started_at:.1f} s")
-            log(f"page published {when} (builder {event['cpu']:.2f} s CPU; {tabs} tab(s) told to reload)"
+            log(f"page published {when} (builder {event['cpu']:.2f} s CPU; {tabs} tab(s) told: {told(pages)})"
                 + ("; PDF follows" if self.options.pdf else ""))
             return
         unpublished = self.publishing

@@ -121,7 +121,7 @@ def test_the_event_stream_sends_the_state_and_every_change(served_site):
             for raw in stream:
                 if raw.startswith(b"data: "):
                     return json.loads(raw[6:])
-        assert next_state() == {"version": "test-0", "error": None, "status": "idle"}
+        assert next_state() == {"version": "test-0", "error": None, "status": "idle", "patch": None}
         assert hub.update(error={"title": "t", "text": "x"}) == 1
         assert next_state()["error"] == {"title": "t", "text": "x"}
 
@@ -149,8 +149,10 @@ def test_the_page_is_published_with_the_last_pdfs(tmp_path):
     (staging / "index.html").write_text("new")
     (staging / "figures").mkdir()
     (staging / "figures" / "a.svg").write_text("<svg/>")
-    publish_html(staging, out)
+    replaced = publish_html(staging, out)
     assert (out / "index.html").read_text() == "new" and (out / "handout.pdf").read_bytes() == b"%PDF old"
+    assert (replaced / "index.html").read_text() == "old", "the replaced site, for the caller to delete"
+    shutil.rmtree(replaced)
     assert (out / "figures" / "a.svg").stat().st_ino == (staging / "figures" / "a.svg").stat().st_ino, "linked"
     assert (staging / "index.html").read_text() == "new", "the build goes on from its staging folder"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".site.tmp-1", "site"]
