@@ -47,18 +47,22 @@ class PreviewOptions:
 
 
 def publish_html(staging: Path, out: Path) -> Path | None:
-    """Serve the page before the PDFs are made: the staging folder's HTML (hard links, not copies)
-    with the PDFs of the site it replaces, swapped in whole like any build. The replaced site is
-    returned, not deleted: deleting it takes a tenth of a second the open tabs need not wait for."""
+    """Serve the page before the PDFs and notebooks are made: the staging folder (hard links, not
+    copies) with those files of the site it replaces that staging does not have yet, swapped in
+    whole like any build. The replaced site is returned, not deleted: deleting it takes a tenth of
+    a second the open tabs need not wait for."""
     from report.pipeline import BuildError, looks_like_a_site, swap_into_place
 
     preview = out.parent / f".{out.name}.preview-{os.getpid()}"
     replaced = out.parent / f".{out.name}.replaced-{os.getpid()}"
     try:
         shutil.copytree(staging, preview, copy_function=_link_or_copy)
-        for pdf in sorted(out.glob("*.pdf")) if out.is_dir() else ():
-            if not (preview / pdf.name).exists():
-                _link_or_copy(pdf, preview / pdf.name)
+        for folder, _, files in sorted(os.walk(out)) if out.is_dir() else ():
+            for name in sorted(files):
+                kept = preview / Path(folder).relative_to(out) / name
+                if not kept.exists():
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    _link_or_copy(Path(folder) / name, kept)
         if not looks_like_a_site(out):
             raise BuildError(f"refusing to replace {out}: it exists and is not a site built by build.py "
                              "(no .nojekyll); choose another --out")
@@ -178,6 +182,13 @@ class Session:
                   pdf_seconds=report.stages.get("pdf", 0.0))
 
 
+def remove_leftovers(out: Path) -> None:
+    """What a build stopped at any point leaves beside the site: its staging folder, the site it
+    was replacing (report/pipeline.py and publish_html name them .<site>.<what>-<pid>)."""
+    for folder in sorted(out.parent.glob(f".{out.name}.*-{os.getpid()}")):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def interrupt_again(unraisable) -> None:
     """sys.unraisablehook: an interrupt that landed in a finalizer (WeasyPrint has some) is printed
     and dropped by Python, and the stale PDF would run to its end; signal it again, once the
@@ -219,6 +230,7 @@ def main(argv: list[str]) -> int:
         except KeyboardInterrupt:  # a newer edit supersedes this build, or the server is stopping
             send(id=current, stage="cancelled")
             current = None
+            remove_leftovers(Path(options.out))
 
 
 if __name__ == "__main__":

@@ -52,6 +52,8 @@ def split_sections(html: str) -> tuple[str, dict[str, str]] | None:
 
 def changed_sections(old: str, new: str) -> list[str] | None:
     """The ids of the sections that differ, in the new page's order; None: the page must reload."""
+    if old == new:
+        return []
     before, after = split_sections(old), split_sections(new)
     if before is None or after is None or before[0] != after[0]:
         return None  # the frame includes every section's marker: same ids, same order
