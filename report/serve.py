@@ -1,4 +1,4 @@
-"""`build.py --serve`: build, serve the site on 127.0.0.1, rebuild on every save, reload open tabs.
+"""`build.py --serve`: build, serve the site on 127.0.0.1, rebuild on every save, update open tabs.
 
 Three parts, each on its own: the HTTP server with its event stream (report/preview_server.py),
 the builder process that keeps the last results (report/preview_builder.py), and here the loop
@@ -7,7 +7,8 @@ that arrive while a build runs into the next one (Batcher), and asks for the che
 change allows: a template edit re-renders the page from the last results, an experiment edit
 runs the experiments whose cache key changed (the cache decides, as in any build), an edit to
 report/ starts a new builder so the new code is what runs. The page is published as soon as its
-HTML is written; the PDFs follow in the same builder, and a newer edit stops that stage (SIGINT,
+HTML is written, and open tabs are told which sections changed (they swap those in) or to reload;
+the notebooks and PDFs follow in the same builder, and a newer edit stops that stage (SIGINT,
 as Ctrl-C stops build.py: the site on disk is only ever replaced whole).
 """
 from __future__ import annotations
