@@ -91,18 +91,24 @@ def colab_link(site_url: str, file: str) -> str:
     return f"https://colab.research.google.com/github/{owner}/{repo}/blob/{COLAB_BRANCH}/{file}"
 
 
+def link_notebooks(sections: list[SectionView], site_url: str = "") -> None:
+    """Set `section.notebook` (and `section.colab_link` when the site is on GitHub Pages) of every
+    top-level section: the page can link the notebooks before they are written."""
+    for section in sections:
+        section.notebook = section.notebook_link = notebook_file(section)
+        section.colab_link = colab_link(site_url, section.notebook)
+
+
 def write_notebooks(site: Path, sections: list[SectionView], prose: dict[str, str],
                     experiments: dict[str, Experiment], seed: int, root: Path = ROOT,
                     title: str = "", site_url: str = "") -> list[Notebook]:
-    """Write one notebook per top-level section into `site`/notebooks and set `section.notebook`
-    (and `section.colab_link` when the site is on GitHub Pages)."""
+    """Write one notebook per top-level section into `site`/notebooks and link them (link_notebooks)."""
     notebooks = [Notebook(s, notebook_file(s), make_notebook(s, prose, experiments, seed, root, title))
                  for s in sections]
     (site / NOTEBOOK_DIR).mkdir(parents=True, exist_ok=True)
     for nb in notebooks:
         (site / nb.file).write_text(nb.text, encoding="utf-8")
-        nb.section.notebook = nb.section.notebook_link = nb.file
-        nb.section.colab_link = colab_link(site_url, nb.file)
+    link_notebooks(sections, site_url)
     return notebooks
 
 

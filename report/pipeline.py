@@ -24,7 +24,7 @@ from report.formulas import FormulaRenderer
 from report.highlight import print_stylesheet, stylesheet
 from report.pdf import PartRenderer, PdfReport, check_pdf_libraries
 from report.handout import HandoutSource, chapter_documents, write_handout
-from report.notebooks import write_notebooks
+from report.notebooks import link_notebooks, write_notebooks
 from report import slides
 from report.progress import Progress
 from report.figures import phone_variant, print_variant
@@ -138,17 +138,19 @@ def _write_site(report: BuildReport, font: CjkFont, options: BuildOptions, stagi
     try:
         staging.mkdir(parents=True)
         _write_assets(staging, sections, formulas)
-        write_notebooks(staging, sections, renderer.notebook_sections(sections, report.numbers),
-                        {o.experiment.name: o.experiment for o in outcomes}, options.settings.seed,
-                        options.settings.root, book.title, book.url)
+        link_notebooks(sections, book.url)  # written once the page is out (below)
         glossary = load_terms(options.settings.root).terms
         index = renderer.page("index.html", book=book, sections=sections, glossary=glossary,
                               pdf_file=PDF_NAME if options.pdf else None, slides_file=slides.DECK)
         (staging / "index.html").write_text(index, encoding="utf-8")
         slides.write_deck(deck, renderer, book, staging, options.pdf)
-        report.stages["html"] = time.perf_counter() - started
         if options.on_html is not None:
             options.on_html(staging)
+        # after the page is out: a third of the HTML stage's CPU, and no open tab shows them
+        write_notebooks(staging, sections, renderer.notebook_sections(sections, report.numbers),
+                        {o.experiment.name: o.experiment for o in outcomes}, options.settings.seed,
+                        options.settings.root, book.title, book.url)
+        report.stages["html"] = time.perf_counter() - started
         handout = None
         if parts is not None:
             started = time.perf_counter()

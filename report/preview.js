@@ -1,21 +1,53 @@
 // build.py --serve: injected into the pages it serves, never written into site/.
-// Listens to the server's events: a new build reloads the tab, a failing one shows its error
-// over the last good page, and a corner note says while the page or the PDF is being rebuilt.
+// Listens to the server's events: a new build swaps the sections it changed into the page (or
+// reloads the tab when more than sections changed), a failing one shows its error over the last
+// good page, and a corner note says while the page or the PDF is being rebuilt.
 (function () {
-  var served = "__PREVIEW_VERSION__";  // the build this page came from
+  var served = "__PREVIEW_VERSION__";  // the build this page shows
   var source = new EventSource("/__preview/events");
-  var panel = null, note = null;
+  var panel = null, note = null, latest = null, patching = false, reloading = false;
 
   source.addEventListener("state", function (event) {
-    var state = JSON.parse(event.data);
-    if (state.version !== served) {
-      source.close();
-      location.reload();
-      return;
-    }
-    showError(state.error);
-    showStatus(state.status);
+    latest = JSON.parse(event.data);
+    catchUp();
+    if (reloading) return;
+    showError(latest.error);
+    showStatus(latest.status);
   });
+
+  // A reload lays out 11,000 elements and loses the place; after a prose edit only a section or
+  // two differ (report/preview_patch.py says which, for a tab on the version before): fetch the
+  // page and swap those in, then tell site.js to enhance them like the rest. Anything else reloads.
+  function catchUp() {
+    if (patching || reloading || latest.version === served) return;
+    var wanted = latest.version, patch = latest.patch;
+    var sections = patch && patch.from === served ? patch.pages[location.pathname.split("/").pop() || "index.html"] : null;
+    if (!sections) { reload(); return; }
+    if (!sections.length) { served = wanted; return; }  // this page did not change
+    patching = true;
+    fetch(location.pathname, { cache: "no-store" }).then(function (response) {
+      if (!response.ok || response.headers.get("X-Preview-Version") !== wanted) throw new Error("not the version wanted");
+      return response.text();
+    }).then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, "text/html");
+      var pairs = sections.map(function (id) { return [document.getElementById(id), fresh.getElementById(id)]; });
+      if (pairs.some(function (pair) { return !pair[0] || !pair[1]; })) throw new Error("a section is missing");
+      pairs.forEach(function (pair) {
+        var section = document.importNode(pair[1], true);
+        pair[0].replaceWith(section);
+        section.dispatchEvent(new CustomEvent("site:replaced", { bubbles: true }));
+      });
+      served = wanted;
+      patching = false;
+      catchUp();  // a newer version may have come meanwhile
+    }).catch(reload);
+  }
+
+  function reload() {
+    reloading = true;
+    source.close();
+    location.reload();
+  }
 
   function element(tag, style, text) {
     var el = document.createElement(tag);

@@ -1,6 +1,7 @@
-"""The HTTP side of `build.py --serve`: the site folder over loopback, with a reload script
-injected into every HTML response (never written into the site) and server-sent events
-that tell open tabs about new builds, failures and what is being rebuilt."""
+"""The HTTP side of `build.py --serve`: the site folder over loopback, with a script injected
+into every HTML response (never written into the site) and server-sent events that tell open
+tabs about new builds (which the script swaps in section by section, or reloads), failures and
+what is being rebuilt."""
 from __future__ import annotations
 
 import json
@@ -13,6 +14,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 EVENTS_PATH = "/__preview/events"
+VERSION_HEADER = "X-Preview-Version"
 SCRIPT = (Path(__file__).with_name("preview.js")).read_text(encoding="utf-8")
 BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 KEEPALIVE_SECONDS = 15.0  # a comment line now and then: a closed tab shows up as a failed write
@@ -37,12 +39,14 @@ def inject(html: bytes, version: str) -> bytes:
 
 class Hub:
     """What every open tab is told: the version of the site being served (a new one reloads the
-    tab), the error of the last build if it failed, and what is being rebuilt."""
+    tab, or has it swap in the sections that changed), the error of the last build if it failed, and what is being rebuilt."""
 
     def __init__(self, version: str):
         self._lock = threading.Lock()
         self._listeners: set[queue.Queue] = set()
-        self.state: dict = {"version": version, "error": None, "status": "idle"}
+        # patch: how a tab showing the version before this one catches up without a reload (the
+        # sections that changed, per page; see report/preview_patch.py); None: it reloads
+        self.state: dict = {"version": version, "error": None, "status": "idle", "patch": None}
 
     def update(self, **changes) -> int:
         """Change the state and send it to every tab; how many tabs were listening."""
@@ -102,15 +106,17 @@ class PreviewHandler(SimpleHTTPRequestHandler):
         path = Path(self.translate_path(wanted + ("index.html" if wanted.endswith("/") else "")))
         if path.suffix != ".html":
             return False
+        version = self.hub.state["version"]  # before the file: the site on disk is never behind it
         if path.is_file():
             body = path.read_bytes()
         elif wanted in ("/", "/index.html"):
             body = PLACEHOLDER.encode()  # no site yet: the first build is running or failed
         else:
             return False
-        body = inject(body, self.hub.state["version"])
+        body = inject(body, version)
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header(VERSION_HEADER, version)  # a tab that fetches the page to patch itself checks it
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if send_body:

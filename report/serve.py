@@ -1,4 +1,4 @@
-"""`build.py --serve`: build, serve the site on 127.0.0.1, rebuild on every save, reload open tabs.
+"""`build.py --serve`: build, serve the site on 127.0.0.1, rebuild on every save, update open tabs.
 
 Three parts, each on its own: the HTTP server with its event stream (report/preview_server.py),
 the builder process that keeps the last results (report/preview_builder.py), and here the loop
@@ -7,7 +7,8 @@ that arrive while a build runs into the next one (Batcher), and asks for the che
 change allows: a template edit re-renders the page from the last results, an experiment edit
 runs the experiments whose cache key changed (the cache decides, as in any build), an edit to
 report/ starts a new builder so the new code is what runs. The page is published as soon as its
-HTML is written; the PDFs follow in the same builder, and a newer edit stops that stage (SIGINT,
+HTML is written, and open tabs are told which sections changed (they swap those in) or to reload;
+the notebooks and PDFs follow in the same builder, and a newer edit stops that stage (SIGINT,
 as Ctrl-C stops build.py: the site on disk is only ever replaced whole).
 """
 from __future__ import annotations
@@ -121,6 +122,15 @@ class Builder:
         self.reader.join(timeout=5)
 
 
+def told(pages: dict[str, list[str] | None] | None) -> str:
+    """What a tab showing the last version does with the new one (report/preview.js), for the log."""
+    if pages is None:
+        return "reload"
+    parts = [f"reload {name}" if ids is None else f"swap {', '.join(ids)} in {name}"
+             for name, ids in sorted(pages.items()) if ids != []]
+    return "; ".join(parts) or "no page changed"
+
+
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -219,11 +229,13 @@ class Preview:
             self.publishing = False
             self.batcher.finish()
             self.versions += 1
-            tabs = self.hub.update(version=f"{os.getpid()}-{self.versions}", error=None,
+            pages = event.get("pages")  # None: every tab reloads; else what a tab on the last version swaps in
+            patch = None if pages is None else {"from": self.hub.state["version"], "pages": pages}
+            tabs = self.hub.update(version=f"{os.getpid()}-{self.versions}", error=None, patch=patch,
                                    status="pdf" if self.options.pdf else "idle")
             when = (f"{time.monotonic() - self.changed_at:.2f} s after the change" if self.ident > 1
                     else f"in {time.monotonic() - self.started_at:.1f} s")
-            log(f"page published {when} (builder {event['cpu']:.2f} s CPU; {tabs} tab(s) told to reload)"
+            log(f"page published {when} (builder {event['cpu']:.2f} s CPU; {tabs} tab(s) told: {told(pages)})"
                 + ("; PDF follows" if self.options.pdf else ""))
             return
         unpublished = self.publishing

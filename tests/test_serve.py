@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import socket
@@ -15,7 +16,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from report.preview_builder import error_of_exception, interrupt_again, publish_html, template_excerpt
+from report.preview_builder import (error_of_exception, interrupt_again, publish_html, remove_leftovers,
+                                    template_excerpt)
 from report.preview_server import Hub, PreviewServer, inject
 from report.serve import Batcher, areas
 
@@ -121,7 +123,7 @@ def test_the_event_stream_sends_the_state_and_every_change(served_site):
             for raw in stream:
                 if raw.startswith(b"data: "):
                     return json.loads(raw[6:])
-        assert next_state() == {"version": "test-0", "error": None, "status": "idle"}
+        assert next_state() == {"version": "test-0", "error": None, "status": "idle", "patch": None}
         assert hub.update(error={"title": "t", "text": "x"}) == 1
         assert next_state()["error"] == {"title": "t", "text": "x"}
 
@@ -138,22 +140,37 @@ def test_a_missing_site_gets_a_page_that_waits_for_the_first_build(served_site):
 
 # --- the builder's pieces -----------------------------------------------------------------
 
-def test_the_page_is_published_with_the_last_pdfs(tmp_path):
+def test_the_page_is_published_with_the_last_pdfs_and_notebooks(tmp_path):
     out, staging = tmp_path / "site", tmp_path / ".site.tmp-1"
     out.mkdir()
     (out / ".nojekyll").write_bytes(b"")
     (out / "index.html").write_text("old")
     (out / "handout.pdf").write_bytes(b"%PDF old")
+    (out / "notebooks").mkdir()
+    (out / "notebooks" / "01-a.ipynb").write_text("{}")
     staging.mkdir()
     (staging / ".nojekyll").write_bytes(b"")
     (staging / "index.html").write_text("new")
     (staging / "figures").mkdir()
     (staging / "figures" / "a.svg").write_text("<svg/>")
-    publish_html(staging, out)
+    replaced = publish_html(staging, out)
     assert (out / "index.html").read_text() == "new" and (out / "handout.pdf").read_bytes() == b"%PDF old"
+    assert (out / "notebooks" / "01-a.ipynb").read_text() == "{}", "the notebooks follow like the PDFs"
+    assert (replaced / "index.html").read_text() == "old", "the replaced site, for the caller to delete"
+    shutil.rmtree(replaced)
     assert (out / "figures" / "a.svg").stat().st_ino == (staging / "figures" / "a.svg").stat().st_ino, "linked"
     assert (staging / "index.html").read_text() == "new", "the build goes on from its staging folder"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".site.tmp-1", "site"]
+
+
+def test_what_a_stopped_build_left_beside_the_site_is_removed(tmp_path):
+    mine = [tmp_path / f".site.{what}-{os.getpid()}" for what in ("tmp", "old", "preview", "replaced")]
+    for folder in mine + [tmp_path / "site", tmp_path / ".site.tmp-1", tmp_path / f".other.tmp-{os.getpid()}"]:
+        folder.mkdir()
+        (folder / "index.html").write_text("x")
+    remove_leftovers(tmp_path / "site")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".other.tmp-{os.getpid()}", ".site.tmp-1", "site"], \
+        "only this builder's folders of this site"
 
 
 def test_a_template_error_shows_the_template_lines(tmp_path):
@@ -261,6 +278,45 @@ def browser():
         chromium.close()
 
 
+SWAPPED_PAGE = """<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><script src="site.js" defer></script>
+</head><body><nav class="toc"><a href="#a">A</a><a href="#b">B</a></nav><main>
+<section id="a" class="section level-1"><h2>A</h2><div style="height:3000px">{a}</div></section>
+<section id="b" class="section level-1"><h2>B</h2><figure class="listing"><figcaption>代码</figcaption>
+<div class="highlight"><pre>{code}</pre></div></figure></section>
+</main></body></html>
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it)")
+def test_the_tab_swaps_in_changed_sections_and_reloads_otherwise(served_site, browser):
+    site, server, hub = served_site
+    shutil.copyfile(Path(__file__).parent.parent / "templates" / "static" / "site.js", site / "site.js")
+    (site / "index.html").write_text(SWAPPED_PAGE.format(a="一", code="old()"), encoding="utf-8")
+    page = browser.new_page()
+    page.goto(server.url)
+    page.wait_for_selector("#b button.copy")
+    page.evaluate("window.stayed = true; window.scrollTo(0, 400)")
+
+    (site / "index.html").write_text(SWAPPED_PAGE.format(a="一", code="new()"), encoding="utf-8")
+    hub.update(version="test-1", patch={"from": "test-0", "pages": {"index.html": ["b"]}})
+    page.wait_for_selector("text=new()", timeout=10_000)
+    assert page.evaluate("window.stayed") is True, "swapped in, not reloaded"
+    assert page.evaluate("window.scrollY") == 400, "the reader's place is kept"
+    assert page.locator("#b button.copy").count() == 1, "site.js enhanced the new section"
+
+    (site / "index.html").write_text(SWAPPED_PAGE.format(a="二", code="new()"), encoding="utf-8")
+    hub.update(version="test-2", patch={"from": "test-0", "pages": {"index.html": ["a"]}})
+    page.wait_for_selector("text=二", timeout=10_000)
+    assert page.evaluate("window.stayed") is None, "a patch from a version the tab does not show: reloaded"
+    page.evaluate("window.stayed = true")
+
+    (site / "index.html").write_text(SWAPPED_PAGE.format(a="三", code="new()"), encoding="utf-8")
+    hub.update(version="test-3", patch=None)
+    page.wait_for_selector("text=三", timeout=10_000)
+    assert page.evaluate("window.stayed") is None, "no patch: reloaded"
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it)")
 def test_the_open_tab_follows_edits_errors_and_fixes(cli_project, browser):
@@ -274,8 +330,11 @@ def test_the_open_tab_follows_edits_errors_and_fixes(cli_project, browser):
         page.wait_for_selector("text=数值 1")
         first_pdf = (project.root / "site" / "handout.pdf").read_bytes()
 
+        page.evaluate("window.stayed = true")
         project.template("alpha", "<p>改过的文字 {{ m.value }}</p>\n")
-        page.wait_for_selector("text=改过的文字 1", timeout=30_000)  # the tab reloaded by itself
+        page.wait_for_selector("text=改过的文字 1", timeout=30_000)  # the tab followed by itself
+        assert page.evaluate("window.stayed") is True, "the section was swapped in, the page not reloaded"
+        assert "swap alpha in index.html" in served.log()
         site_page = (project.root / "site" / "index.html").read_text(encoding="utf-8")
         assert "改过的文字" in site_page and "EventSource" not in site_page, "the script is only served"
 
@@ -299,6 +358,7 @@ def test_the_open_tab_follows_edits_errors_and_fixes(cli_project, browser):
         experiment.write_text(source, encoding="utf-8")
         page.wait_for_selector("#preview-error", state="detached", timeout=60_000)
         assert page.locator("text=修好了 1").count() == 1
+        assert page.evaluate("window.stayed") is None, "an experiment ran: the tab reloaded"
 
         deadline = time.monotonic() + 120
         while (project.root / "site" / "handout.pdf").read_bytes() == first_pdf:  # superseded until the edits stop

@@ -4,8 +4,9 @@
   var links = Array.prototype.slice.call(document.querySelectorAll('.toc a[href^="#"]'));
   var byId = {};
   links.forEach(function (a) { byId[a.getAttribute('href').slice(1)] = a; });
+  var observer = null;
   if ('IntersectionObserver' in window) {
-    var observer = new IntersectionObserver(function (entries) {
+    observer = new IntersectionObserver(function (entries) {
       entries.forEach(function (entry) {
         if (!entry.isIntersecting) return;
         links.forEach(function (a) { a.classList.remove('active'); });
@@ -22,8 +23,9 @@
   // A copy button on every code listing, in a place of its own: the right end of the caption
   // row (or of a bar above the code of a folded listing), never over the code. A polite live
   // region says whether copying worked.
-  if (navigator.clipboard) {
-    document.querySelectorAll('.listing').forEach(function (listing) {
+  function addCopyButtons(root) {
+    if (!navigator.clipboard) return;
+    root.querySelectorAll('.listing').forEach(function (listing) {
       var pre = listing.querySelector('.highlight pre');
       if (!pre) return;
       var button = document.createElement('button');
@@ -57,6 +59,7 @@
       });
     });
   }
+  addCopyButtons(document);
 
   // Scroll boxes are in the tab order (tabindex="0" in the markup) so the keyboard can scroll
   // them; where nothing overflows, the extra tab stop is taken out again. A box is measured only
@@ -67,9 +70,10 @@
     if (overflows) el.setAttribute('tabindex', '0');
     else if (el !== document.activeElement) el.removeAttribute('tabindex');
   }
+  var boxWatcher = null;
   if ('IntersectionObserver' in window) {
     var near = new Set(); // boxes within a screen of the viewport: measured again after a resize
-    var boxWatcher = new IntersectionObserver(function (entries) {
+    boxWatcher = new IntersectionObserver(function (entries) {
       entries.forEach(function (entry) {
         if (entry.isIntersecting) { near.add(entry.target); updateTabStop(entry.target); }
         else near.delete(entry.target);
@@ -133,4 +137,17 @@
     var button = document.querySelector('.to-toc');
     if (button) button.addEventListener('click', function () { contents.open = true; });
   }
+
+  // build.py --serve swaps a section it rebuilt in place of the old one (report/preview.js) and
+  // says so with this event: the new section gets what the page's other sections got at load.
+  document.addEventListener('site:replaced', function (event) {
+    var section = event.target;
+    if (observer) {
+      [section].concat(Array.prototype.slice.call(section.querySelectorAll('[id]'))).forEach(function (el) {
+        if (byId[el.id]) observer.observe(el);
+      });
+    }
+    addCopyButtons(section);
+    if (boxWatcher) section.querySelectorAll('.scroll-x, .equation, .log pre').forEach(function (el) { boxWatcher.observe(el); });
+  });
 })();
