@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from functools import partial
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -146,13 +147,15 @@ def _write_site(report: BuildReport, font: CjkFont, options: BuildOptions, stagi
         slides.write_deck(deck, renderer, book, staging, options.pdf)
         if options.on_html is not None:
             options.on_html(staging)
-        # after the page is out: a third of the HTML stage's CPU, and no open tab shows them
-        write_notebooks(staging, sections, renderer.notebook_sections(sections, report.numbers),
-                        {o.experiment.name: o.experiment for o in outcomes}, options.settings.seed,
-                        options.settings.root, book.title, book.url)
+        # after the page is out (no open tab shows them); with a PDF, while its parts render
+        prose = renderer.notebook_sections(sections, report.numbers)  # before the print render
+        notebooks = partial(write_notebooks, staging, sections, prose, {o.experiment.name: o.experiment for o in outcomes},
+                            options.settings.seed, options.settings.root, book.title, book.url)
         report.stages["html"] = time.perf_counter() - started
         handout = None
-        if parts is not None:
+        if parts is None:
+            notebooks()
+        else:
             started = time.perf_counter()
             # the costliest part first (the slides draw every figure again, ~7 s CPU): it renders while
             # this process makes the handout's and the answers' HTML
@@ -167,6 +170,7 @@ def _write_site(report: BuildReport, font: CjkFont, options: BuildOptions, stagi
             parts.start([(deck_print, False)]  # if it was left for later, it starts now beside the others
                         + [(html, True) for html in sorted(chapter_documents(source) + ([answers] if answers else []),
                                                            key=len, reverse=True)])
+            notebooks()
             write_handout(source, parts, staging / PDF_NAME)
             if answers:
                 write_answers(answers, parts, staging / ANSWERS_NAME)
