@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import unicodedata
@@ -19,7 +20,8 @@ from pathlib import Path
 from markupsafe import Markup
 
 SIZE = 20.0  # ziamath's units per em; the image is then sized in em to follow the text
-STYLE = "plain-paths-1"  # part of each SVG's cache name: change it when the output changes
+TEXT_SIZES = 24  # font sizes per octave for the text laid over a formula
+STYLE = "one-path-1"  # part of each SVG's cache name: change it when the output changes
 _DIMENSIONS = re.compile(r'width="([\d.]+)" height="([\d.]+)"')
 _UNKNOWN_COMMAND = re.compile(r">(\\[A-Za-z]+)<")  # latex2mathml keeps what it cannot parse as text
 
@@ -53,9 +55,14 @@ class Formula:
     @property
     def text_size_em(self) -> float:
         """A font size at which `text` (in the handout's sans serif) is no wider than the image: text
-        sticking out over the words after it gets them mixed up when a PDF's text is extracted."""
+        sticking out over the words after it gets them mixed up when a PDF's text is extracted.
+        Rounded down to one of a few sizes, each 3% smaller than the next: Pango looks up fonts (and
+        the fallbacks for Greek and math signs) once per size, and a size of its own for each of
+        ~200 formulas cost 3.5 ms a line, a third of answers.pdf. Not coarser: text much smaller
+        than the line's is taken for a line of its own by text extractors (pdftotext)."""
         estimate = sum(0.3 if c in " ()[]{},.;:|′/" else 0.62 for c in self.text)  # ems, on the wide side
-        return min(1.0, self.width_em / estimate) if estimate else 1.0
+        fitting = min(1.0, self.width_em / estimate) if estimate else 1.0
+        return 2 ** (math.floor(math.log2(fitting) * TEXT_SIZES + 1e-9) / TEXT_SIZES) if fitting > 0 else 1.0
 
 
 class FormulaRenderer:
@@ -104,7 +111,7 @@ class FormulaRenderer:
         ziamath.config.svg2 = False
         try:
             math = ziamath.Latex(latex, size=SIZE, inline=not display)
-            svg = math.svg()
+            svg = ET.tostring(one_path(math.svgxml()), encoding="unicode")
         except Exception as exc:  # ziamath raises assorted errors on bad LaTeX
             raise FormulaError(f"cannot typeset {latex!r}: {type(exc).__name__} {exc}") from exc
         width, height = map(float, _DIMENSIONS.search(svg).groups())
@@ -126,6 +133,32 @@ class FormulaRenderer:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             _subset_font(characters, path)
         return path
+
+
+_MOVE_THEN_SAME_POINT = re.compile(r"(M (\S+ \S+) )L \2 ")  # ziamath starts every outline so: a line of length 0
+
+
+def one_path(svg: ET.Element) -> ET.Element:
+    """The formula's glyphs as one <path>, drawn over whatever else it has (fraction bars): WeasyPrint
+    draws an SVG in Python, node by node, and a node costs about as much as the points of a glyph.
+    The glyphs come from one font, their outlines all turn the same way: filled together under
+    the nonzero rule, where two glyphs overlap stays filled, as when each is filled on its own."""
+    outlines: list[str] = []
+
+    def take_glyphs(parent: ET.Element, fill: str | None) -> None:
+        for child in list(parent):
+            if child.tag == "g" and set(child.attrib) <= {"fill"}:
+                take_glyphs(child, child.get("fill", fill))
+                if not len(child):
+                    parent.remove(child)
+            elif child.tag == "path" and set(child.attrib) <= {"d", "fill"} and child.get("fill", fill) == "black":
+                outlines.append(_MOVE_THEN_SAME_POINT.sub(r"\1", child.get("d", "")))
+                parent.remove(child)
+
+    take_glyphs(svg, None)
+    if outlines:
+        ET.SubElement(svg, "path", {"d": "".join(outlines).strip(), "fill": "black"})
+    return svg
 
 
 FONT_FAMILY = "Lecture Math"  # a modified (subset) font may not carry the original's name

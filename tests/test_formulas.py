@@ -70,6 +70,36 @@ def test_print_route_is_still_an_svg_typeset_once_and_sized_in_em(tmp_path):
     assert 0 < inline.text_size_em <= 1
 
 
+def test_the_text_over_a_formula_takes_few_sizes_and_stays_narrower_than_the_image():
+    """Pango looks fonts up once per size: a size of its own for every formula cost ~3 ms a line."""
+    import math
+
+    from report.formulas import TEXT_SIZES, Formula
+
+    sizes = set()
+    for width in [0.05 * n for n in range(1, 80)]:
+        size = Formula("", False, "abcd", width_em=width).text_size_em  # ~0.62 em a letter, on the wide side
+        fitting = min(1.0, width / 2.48)
+        step = math.log2(size) * TEXT_SIZES
+        assert abs(step - round(step)) < 1e-6, "one of the sizes"
+        assert size <= fitting + 1e-9 and size > fitting * 2 ** (-1 / TEXT_SIZES), width
+        sizes.add(size)
+    assert len(sizes) < 50 and max(sizes) == 1.0
+
+
+def test_a_formula_is_drawn_as_one_path_over_its_bars(tmp_path):
+    """WeasyPrint draws an SVG node by node: one path for all glyphs, the fraction bar kept (a <rect>)."""
+    import xml.etree.ElementTree as ET
+
+    renderer = FormulaRenderer(tmp_path)
+    formula = renderer.render(r"\frac{\partial L}{\partial w_1} = \hat{y} - y", display=True, for_print=True)
+    svg = ET.fromstring((tmp_path / formula.file).read_text())
+    assert [child.tag.rpartition("}")[2] for child in svg] == ["rect", "path"], "bars first, the glyphs drawn over them"
+    d = svg[1].get("d")
+    assert d.count("M ") >= 8 and svg[1].get("fill") == "black"
+    assert not re.search(r"M (\S+ \S+) L \1 ", d), "no line of length 0 after a move"
+
+
 @pytest.mark.parametrize("for_print", [False, True])
 @pytest.mark.parametrize("latex, message", [(r"\frac{1}{", "cannot typeset"), (r"\notacommand{x}", r"\notacommand")])
 def test_bad_latex_is_an_error_not_garbage(tmp_path, latex, message, for_print):
