@@ -71,6 +71,60 @@ def _copy(book: Pdf, obj):
     return obj
 
 
+def adopt_orphans(pdf: Pdf) -> int:
+    """WeasyPrint 70 leaves some text of links (a /NonStruct holding a /Span whose kids name one MCID
+    twice) out of the tree, though the ParentTree names them as that text's owners: screen readers
+    and reflow, which follow the tree, skip the words. Each such element joins the tree right after
+    the element drawn just before it on its page (reading order), or at the end of the parent it
+    names. The number of elements adopted."""
+    tree = pdf.Root.get("/StructTreeRoot")
+    if tree is None:
+        return 0
+    listed = {tree.objgen} | {kid.objgen for _, kid in walk(tree) if isinstance(kid, pikepdf.Dictionary)}
+    drawn_by = {(page.objgen, mcid): element for element, page, mcid in marked_content(tree)}
+    parent_tree = _numbers(tree.ParentTree)
+    adopted = 0
+    for page in pdf.pages:
+        key = page.obj.get("/StructParents")
+        owners = parent_tree.get(int(key)) if key is not None else None
+        if owners is None or owners._type_code != pikepdf.ObjectType.array:
+            continue
+        for mcid, element in enumerate(owners):
+            if not isinstance(element, pikepdf.Dictionary) or element.objgen in listed:
+                continue
+            if all(isinstance(kid, int) for kid in _kids(element)):  # [m, m]: the words would be read twice
+                element.K = Array(list(dict.fromkeys(_kids(element))))
+            top = element
+            while "/P" in top and top.P.objgen not in listed:
+                top = top.P
+            before = drawn_by.get((page.obj.objgen, mcid - 1))
+            if before is not None and "/P" in before:
+                parent, kids = before.P, _kids(before.P)
+                at = next(i for i, kid in enumerate(kids) if isinstance(kid, pikepdf.Dictionary) and kid.objgen == before.objgen)
+                parent.K = Array([*kids[:at + 1], top, *kids[at + 1:]])
+                top.P = parent
+            elif "/P" in top:
+                top.P.K = Array([*_kids(top.P), top])
+            else:
+                continue
+            for _, kid in walk(Dictionary(K=Array([top]))):
+                if isinstance(kid, pikepdf.Dictionary):
+                    listed.add(kid.objgen)
+            listed.add(top.objgen)
+            drawn_by[page.obj.objgen, mcid] = element
+            adopted += 1
+    return adopted
+
+
+def _numbers(tree: Dictionary) -> dict[int, object]:
+    """A number tree's keys and values (WeasyPrint writes one /Nums; a tree may also have /Kids)."""
+    nums = list(tree.get("/Nums", []))
+    found = {int(key): value for key, value in zip(nums[::2], nums[1::2])}
+    for kid in tree.get("/Kids", []):
+        found.update(_numbers(kid))
+    return found
+
+
 def overlay_artifacts(book: Pdf, overlay: Pdf) -> None:
     """Page i of `overlay` drawn over page i of the book, marked as a pagination artifact."""
     for number, (page, numbers) in enumerate(zip(book.pages, overlay.pages, strict=True)):

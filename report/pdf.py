@@ -64,10 +64,11 @@ def digest(path: Path) -> str:
 
 def part_key(html: str, site_dir: Path, tagged: bool = True) -> str:
     """The HTML, the files it shows (figures, formulas), whether it is tagged, the WeasyPrint version
-    and what report/actual_text.py does to a part."""
+    and what is done to a part after it (report/actual_text.py, book_tags.py)."""
     h = hashlib.sha256(html.encode())
     h.update(b"tagged" if tagged else b"untagged")
-    h.update((Path(__file__).parent / "actual_text.py").read_bytes())  # what is done to a part after WeasyPrint
+    for module in ("actual_text.py", "book_tags.py"):  # what is done to a part after WeasyPrint
+        h.update((Path(__file__).parent / module).read_bytes())
     h.update(metadata.version("weasyprint").encode())
     for source in sorted({a or b for a, b in SOURCES.findall(html)}):
         h.update(source.encode())
@@ -208,9 +209,11 @@ def render_part(html: str, site_dir: Path, target: Path, tagged: bool = True) ->
         import pikepdf
 
         from report.actual_text import spell_out_code_lines
+        from report.book_tags import adopt_orphans
 
         with pikepdf.open(io.BytesIO(pdf)) as tagged_pdf:
             spell_out_code_lines(tagged_pdf)
+            adopt_orphans(tagged_pdf)
             tagged_pdf.save(tmp, deterministic_id=True)
     else:
         tmp.write_bytes(pdf)
