@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from report.pdf import PartRenderer, RenderedPart, digest
+from report.pdf import PartRenderer, RenderedPart, digest, source_of
 
 LANG = "zh-CN"
 FRONT_PAGES_GUESS = 2  # cover and one page of contents; corrected if the contents run longer
@@ -105,14 +105,8 @@ def assembly_key(parts: list[RenderedPart], footer: RenderedPart, info: dict[str
     h = hashlib.sha256(json.dumps([[p.pdf.name for p in parts], footer.pdf.name, info], ensure_ascii=False).encode())
     for package in ("pikepdf", "uharfbuzz"):  # the fonts are subset again from the installed ones
         h.update(metadata.version(package).encode())
-    h.update(assembly_code())
+    h.update(source_of("handout.py", "book_tags.py", "pdf_fonts.py"))  # what puts the parts together
     return h.hexdigest()[:24]
-
-
-def assembly_code() -> bytes:
-    """The source of what puts the parts together: a change to it assembles the book again."""
-    here = Path(__file__).parent
-    return b"".join((here / name).read_bytes() for name in ("handout.py", "book_tags.py", "pdf_fonts.py"))
 
 
 def assemble(parts: list[RenderedPart], footer: RenderedPart, info: dict[str, str], target: Path) -> None:

@@ -62,13 +62,17 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
 
 
+def source_of(*modules: str) -> bytes:
+    """The source of modules of this package: what a cached PDF was made by is part of its key."""
+    return b"".join((Path(__file__).parent / module).read_bytes() for module in modules)
+
+
 def part_key(html: str, site_dir: Path, tagged: bool = True) -> str:
     """The HTML, the files it shows (figures, formulas), whether it is tagged, the WeasyPrint version
     and what is done to a part after it (report/actual_text.py, book_tags.py)."""
     h = hashlib.sha256(html.encode())
     h.update(b"tagged" if tagged else b"untagged")
-    for module in ("actual_text.py", "book_tags.py"):  # what is done to a part after WeasyPrint
-        h.update((Path(__file__).parent / module).read_bytes())
+    h.update(source_of("actual_text.py", "book_tags.py"))  # what is done to a part after WeasyPrint
     h.update(metadata.version("weasyprint").encode())
     for source in sorted({a or b for a, b in SOURCES.findall(html)}):
         h.update(source.encode())
@@ -148,10 +152,12 @@ class PartRenderer:
         for html, target in zip(htmls, targets):
             if target in self.running:
                 self.running.pop(target).result()
-            elif RenderedPart.load(target) is None:
+            part = RenderedPart.load(target)
+            if part is None:
                 self._rendering()
                 render_part(html, self.site_dir, target, tagged)
-            parts.append(RenderedPart.load(target))
+                part = RenderedPart.load(target)
+            parts.append(part)
         self.used.update(targets)
         return parts
 

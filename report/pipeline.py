@@ -231,16 +231,18 @@ def looks_like_a_site(path: Path) -> bool:
     return not path.exists() or (path.is_dir() and (not any(path.iterdir()) or (path / ".nojekyll").exists()))
 
 
-def swap_into_place(staging: Path, out: Path) -> None:
-    """Replace `out` by `staging`; refuse to replace a folder this tool did not build."""
+def swap_into_place(staging: Path, out: Path, keep: Path | None = None) -> None:
+    """Replace `out` by `staging`; refuse to replace a folder this tool did not build. The replaced
+    site is deleted, or moved to `keep` for the caller to delete when it suits (the preview)."""
     if not looks_like_a_site(out):
         raise BuildError(f"refusing to replace {out}: it exists and is not a site built by build.py "
                          "(no .nojekyll); choose another --out")
-    backup = out.parent / f".{out.name}.old-{os.getpid()}"
+    backup = keep or out.parent / f".{out.name}.old-{os.getpid()}"
     if out.exists():
         out.rename(backup)
     staging.rename(out)
-    shutil.rmtree(backup, ignore_errors=True)
+    if keep is None:
+        shutil.rmtree(backup, ignore_errors=True)
 
 
 def build_date() -> str:

@@ -51,7 +51,7 @@ def publish_html(staging: Path, out: Path) -> Path | None:
     copies) with those files of the site it replaces that staging does not have yet, swapped in
     whole like any build. The replaced site is returned, not deleted: deleting it takes a tenth of
     a second the open tabs need not wait for."""
-    from report.pipeline import BuildError, looks_like_a_site, swap_into_place
+    from report.pipeline import swap_into_place
 
     preview = out.parent / f".{out.name}.preview-{os.getpid()}"
     replaced = out.parent / f".{out.name}.replaced-{os.getpid()}"
@@ -63,13 +63,8 @@ def publish_html(staging: Path, out: Path) -> Path | None:
                 if not kept.exists():
                     kept.parent.mkdir(parents=True, exist_ok=True)
                     _link_or_copy(Path(folder) / name, kept)
-        if not looks_like_a_site(out):
-            raise BuildError(f"refusing to replace {out}: it exists and is not a site built by build.py "
-                             "(no .nojekyll); choose another --out")
         shutil.rmtree(replaced, ignore_errors=True)
-        if out.exists():
-            out.rename(replaced)
-        swap_into_place(preview, out)
+        swap_into_place(preview, out, keep=replaced)
     finally:
         shutil.rmtree(preview, ignore_errors=True)
     return replaced if replaced.exists() else None
