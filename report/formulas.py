@@ -110,8 +110,8 @@ class FormulaRenderer:
         # the document, which made formulas a fifth of the PDF's rendering time.
         ziamath.config.svg2 = False
         try:
-            math = ziamath.Latex(latex, size=SIZE, inline=not display)
-            svg = ET.tostring(one_path(math.svgxml()), encoding="unicode")
+            typeset = ziamath.Latex(latex, size=SIZE, inline=not display)  # not `math`: the module
+            svg = ET.tostring(one_path(typeset.svgxml()), encoding="unicode")
         except Exception as exc:  # ziamath raises assorted errors on bad LaTeX
             raise FormulaError(f"cannot typeset {latex!r}: {type(exc).__name__} {exc}") from exc
         width, height = map(float, _DIMENSIONS.search(svg).groups())
@@ -119,7 +119,7 @@ class FormulaRenderer:
         tmp = svg_path.with_suffix(".tmp")
         tmp.write_text(svg, encoding="utf-8")
         tmp.replace(svg_path)
-        meta_path.write_text(f"{width} {height} {math.getyofst()}")
+        meta_path.write_text(f"{width} {height} {typeset.getyofst()}")
 
 
     def math_font(self) -> Path:
@@ -234,12 +234,12 @@ def to_mathml(latex: str, display: bool) -> list[ET.Element]:
         groups = [children]
     parts = []
     for index, group in enumerate(groups):
-        math = ET.Element("math", {"displaystyle": "true"} if display else {})
+        part = ET.Element("math", {"displaystyle": "true"} if display else {})
         if display and continued[index]:
-            math.set("class", "continued")
-        row = ET.SubElement(math, "mrow") if len(group) > 1 else math
+            part.set("class", "continued")
+        row = ET.SubElement(part, "mrow") if len(group) > 1 else part
         row.extend(group)
-        parts.append(math)
+        parts.append(part)
     return parts
 
 
