@@ -102,10 +102,14 @@ def test_the_phone_copy_leaves_the_site_and_print_copies_alone(plt, tmp_path):
     fig.set_layout_engine(None)  # as export_svg: what tight_layout leaves would only draw it once more
     import matplotlib
 
-    with matplotlib.rc_context({"svg.fonttype": "none"}):
-        tight = fig.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"])
-        fig.savefig(tmp_path / "b.svg", format="svg", bbox_inches=tight, dpi=200, metadata={"Date": None})
-    assert (tmp_path / "a.print.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()
+    from report.svg_canvas import OutlinedAndText, SvgCanvas
+
+    SvgCanvas(fig)
+    tight = fig.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"])
+    fig.savefig(OutlinedAndText(tmp_path / "b.svg", tmp_path / "b.print.svg"), format="svg", bbox_inches=tight,
+                dpi=200, metadata={"Date": None})
+    for copy in ("svg", "print.svg"):
+        assert (tmp_path / f"a.{copy}").read_bytes() == (tmp_path / f"b.{copy}").read_bytes()
 
 
 def test_a_diagram_with_labels_in_its_data_keeps_its_drawing(plt, tmp_path):
