@@ -14,6 +14,7 @@ import os
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,18 +71,31 @@ class FormulaRenderer:
         self.cache_dir = cache_dir
         self.used: dict[str, Path] = {}  # file name -> cached SVG the handout shows, for the writer to copy
         self.characters: set[str] = set()  # what the site's MathML shows: the math font keeps these
+        self.ahead: Executor | None = None
+        self.typesetting: dict[Path, Future] = {}
+
+    def typeset_ahead(self, executor: Executor) -> None:
+        """Typeset the handout's SVGs in `executor` as soon as the site's render meets their formulas:
+        in a cold build, ziamath's ~5 s of CPU then run beside the site's writing (on the PDF processes,
+        idle until their parts come) instead of holding up the handout's render."""
+        self.ahead = executor
 
     def render(self, latex: str, display: bool, for_print: bool = False) -> Formula:
         """MathML for the site; with `for_print`, an SVG for the handout."""
         parts, text, characters = self._mathml(latex, display)
-        if not for_print:
-            self.characters.update(characters)
-            return Formula(latex, display, text, tuple(map(Markup, parts)))
         digest = hashlib.sha256(f"{STYLE}:{display}:{latex}".encode()).hexdigest()[:16]
         svg_path = self.cache_dir / f"{digest}.svg"
         meta_path = self.cache_dir / f"{digest}.txt"
-        if not (svg_path.exists() and meta_path.exists()):
-            self._typeset(latex, display, svg_path, meta_path)
+        typeset_already = svg_path.exists() and meta_path.exists()
+        if not for_print:
+            self.characters.update(characters)
+            if self.ahead is not None and not typeset_already and svg_path not in self.typesetting:
+                self.typesetting[svg_path] = self.ahead.submit(typeset_svg, latex, display, svg_path, meta_path)
+            return Formula(latex, display, text, tuple(map(Markup, parts)))
+        if svg_path in self.typesetting:
+            self.typesetting.pop(svg_path).result()  # its FormulaError, if any, is raised here
+        elif not typeset_already:
+            typeset_svg(latex, display, svg_path, meta_path)
         width, height, yofst = map(float, meta_path.read_text().split())
         self.used[svg_path.name] = svg_path
         return Formula(latex, display, text, (), svg_path.name, width / SIZE, height / SIZE, yofst / SIZE)
@@ -103,25 +117,6 @@ class FormulaRenderer:
         tmp.replace(path)
         return parts, text, characters
 
-    def _typeset(self, latex: str, display: bool, svg_path: Path, meta_path: Path) -> None:
-        import ziamath
-
-        # Plain paths instead of <symbol>/<use>: WeasyPrint resolves every <use> by searching
-        # the document, which made formulas a fifth of the PDF's rendering time.
-        ziamath.config.svg2 = False
-        try:
-            typeset = ziamath.Latex(latex, size=SIZE, inline=not display)  # not `math`: the module
-            svg = ET.tostring(one_path(typeset.svgxml()), encoding="unicode")
-        except Exception as exc:  # ziamath raises assorted errors on bad LaTeX
-            raise FormulaError(f"cannot typeset {latex!r}: {type(exc).__name__} {exc}") from exc
-        width, height = map(float, _DIMENSIONS.search(svg).groups())
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = svg_path.with_suffix(".tmp")
-        tmp.write_text(svg, encoding="utf-8")
-        tmp.replace(svg_path)
-        meta_path.write_text(f"{width} {height} {typeset.getyofst()}")
-
-
     def math_font(self) -> Path:
         """STIX Two Math (SIL OFL 1.1, shipped with ziamath) cut down to the characters the site's
         formulas use, as WOFF2 (~1.5 MB to tens of kB): phones without a math font of their own
@@ -133,6 +128,26 @@ class FormulaRenderer:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             _subset_font(characters, path)
         return path
+
+
+def typeset_svg(latex: str, display: bool, svg_path: Path, meta_path: Path) -> None:
+    """The handout's SVG of a formula and its size, into the cache (in this or another process)."""
+    import ziamath
+
+    # Plain paths instead of <symbol>/<use>: WeasyPrint resolves every <use> by searching
+    # the document, which made formulas a fifth of the PDF's rendering time.
+    ziamath.config.svg2 = False
+    try:
+        laid_out = ziamath.Latex(latex, size=SIZE, inline=not display)
+        svg = ET.tostring(one_path(laid_out.svgxml()), encoding="unicode")
+    except Exception as exc:  # ziamath raises assorted errors on bad LaTeX
+        raise FormulaError(f"cannot typeset {latex!r}: {type(exc).__name__} {exc}") from exc
+    width, height = map(float, _DIMENSIONS.search(svg).groups())
+    svg_path.parent.mkdir(parents=True, exist_ok=True)
+    for path, content in ((svg_path, svg), (meta_path, f"{width} {height} {laid_out.getyofst()}")):
+        tmp = path.with_suffix(f".tmp-{os.getpid()}")
+        tmp.write_text(content, encoding="utf-8")
+        tmp.replace(path)  # the SVG first: the formula is typeset once both are there
 
 
 _MOVE_THEN_SAME_POINT = re.compile(r"(M (\S+ \S+) )L \2 ")  # ziamath starts every outline so: a line of length 0

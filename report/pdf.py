@@ -109,9 +109,10 @@ class PartRenderer:
             self.pool.shutdown(cancel_futures=True)
 
     def warm_up(self, font_family: str) -> None:
-        """Start the processes and let them load WeasyPrint and the fonts (~1 s of CPU each) while this
-        process still writes the site, which keeps only one core busy. Only for a build whose PDF parts
-        are not all cached (a cold build, a changed experiment): a pool nobody uses costs more than it saves."""
+        """Start the processes and let them load WeasyPrint and the fonts (~1 s of CPU each) while the
+        experiments' worker server starts, which keeps only one core busy; the formulas of the handout are
+        then typeset on them while this process writes the site. Only for a build whose PDF parts are not all
+        cached (a cold build, a changed experiment): a pool nobody uses costs more than it saves."""
         if self.pool is None and self.jobs > 1:
             self.pool = ProcessPoolExecutor(self.jobs, mp_context=get_context("spawn"))
             for _ in range(self.jobs):

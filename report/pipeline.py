@@ -103,24 +103,35 @@ def build(options: BuildOptions, progress: Progress) -> BuildReport:
         check_pdf_libraries()
     everything = discover(options.settings.root / "experiments")
     runner = Runner(ResultCache(options.cache_dir / "results"), font, options.settings, progress)
-    report = BuildReport(runner.run(select(everything, options.only, options.settings.root)), 0.0)
-    report.numbers = {e.name: e.number for e in everything}
-    report.stages["experiments"] = time.perf_counter() - started
-    if not report.failures:
-        report.handout = write_site(report, font, options)
+    selected = select(everything, options.only, options.settings.root)
+    with ExitStack() as stack:
+        parts = stack.enter_context(part_renderer(options)) if options.pdf else None
+        if parts is not None and runner.must_run(selected):  # new figures: most PDF parts render again
+            parts.warm_up(font.family)  # on the core the worker server's start leaves idle
+        report = BuildReport(runner.run(selected), 0.0)
+        report.numbers = {e.name: e.number for e in everything}
+        report.stages["experiments"] = time.perf_counter() - started
+        if not report.failures:
+            report.handout = write_site(report, font, options, parts)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def write_site(report: BuildReport, font: CjkFont, options: BuildOptions) -> PdfReport | None:
-    staging = options.out.parent / f".{options.out.name}.tmp-{os.getpid()}"
+def staging_folder(options: BuildOptions) -> Path:
+    return options.out.parent / f".{options.out.name}.tmp-{os.getpid()}"
+
+
+def part_renderer(options: BuildOptions) -> PartRenderer:
+    return PartRenderer(staging_folder(options), options.cache_dir / "pdf", options.settings.jobs)
+
+
+def write_site(report: BuildReport, font: CjkFont, options: BuildOptions,
+               parts: PartRenderer | None = None) -> PdfReport | None:
+    """`parts`: the build's PDF renderer, if it has one already (warmed up while experiments ran)."""
     with ExitStack() as stack:
-        parts = None
-        if options.pdf:
-            parts = stack.enter_context(PartRenderer(staging, options.cache_dir / "pdf", options.settings.jobs))
-            if any(o.status == "ran" for o in report.outcomes):  # new figures: most PDF parts render again
-                parts.warm_up(font.family)
-        return _write_site(report, font, options, staging, parts)
+        if parts is None and options.pdf:
+            parts = stack.enter_context(part_renderer(options))
+        return _write_site(report, font, options, staging_folder(options), parts)
 
 
 def _write_site(report: BuildReport, font: CjkFont, options: BuildOptions, staging: Path,
@@ -128,6 +139,8 @@ def _write_site(report: BuildReport, font: CjkFont, options: BuildOptions, stagi
     started = time.perf_counter()
     outcomes = report.outcomes
     formulas = FormulaRenderer(options.cache_dir / "math")
+    if parts is not None and parts.pool is not None:  # warmed up, idle until the first part is ready
+        formulas.typeset_ahead(parts.pool)
     renderer = PageRenderer(formulas, options.settings.root)
     renderer.answers_file = ANSWERS_NAME if options.pdf else None
     sections = build_views(outcomes)

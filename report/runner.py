@@ -91,6 +91,12 @@ class Runner:
             self.keys[experiment.name] = cache_key(experiment, ctx, self.font.family, deps, self.settings.root)
         return self.keys[experiment.name]
 
+    def must_run(self, experiments: list[Experiment]) -> bool:
+        """Whether `run` will run any of them: it finds no cache entry for one (or is forced)."""
+        by_name = {e.name: e for e in experiments}
+        return self.settings.force or any(not self.cache.entry(e.name, self.key(e, by_name)).is_dir()
+                                          for e in experiments)
+
     def run(self, experiments: list[Experiment]) -> list[Outcome]:
         self.cache.root.mkdir(parents=True, exist_ok=True)
         _remove_abandoned(self.cache)

@@ -107,6 +107,40 @@ def test_bad_latex_is_an_error_not_garbage(tmp_path, latex, message, for_print):
         FormulaRenderer(tmp_path).render(latex, display=True, for_print=for_print)
 
 
+def test_formulas_typeset_ahead_in_other_processes_are_those_typeset_here(tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+
+    latex = r"\frac{\partial L}{\partial W^{(l)}} = \delta^{(l)} a^{(l-1)}"
+    ahead = FormulaRenderer(tmp_path / "ahead")
+    with ProcessPoolExecutor(1) as pool:
+        ahead.typeset_ahead(pool)
+        ahead.render(latex, display=True)  # the site's render hands it to the pool
+        ahead.render(latex, display=True)  # once
+        assert len(ahead.typesetting) == 1
+        printed = ahead.render(latex, display=True, for_print=True)
+    here = FormulaRenderer(tmp_path / "here").render(latex, display=True, for_print=True)
+    assert printed == here and not ahead.typesetting
+    assert (tmp_path / "ahead" / printed.file).read_bytes() == (tmp_path / "here" / here.file).read_bytes()
+    assert not list((tmp_path / "ahead").glob("*.tmp*"))
+
+
+def test_a_formula_that_fails_ahead_fails_where_the_handout_asks_for_it(tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import ziamath
+
+    def broken(*args, **kwargs):
+        raise ValueError("no glyph")
+
+    monkeypatch.setattr(ziamath, "Latex", broken)
+    renderer = FormulaRenderer(tmp_path)
+    with ThreadPoolExecutor(1) as pool:
+        renderer.typeset_ahead(pool)
+        renderer.render("x^2", display=False)  # the site needs no SVG: no error yet
+        with pytest.raises(FormulaError, match=r"cannot typeset 'x\^2': ValueError no glyph"):
+            renderer.render("x^2", display=False, for_print=True)
+
+
 def mathml(latex: str, display: bool = False) -> list[str]:
     return [ET.tostring(part, encoding="unicode") for part in to_mathml(latex, display)]
 

@@ -36,6 +36,28 @@ def test_editing_an_imported_helper_reruns_its_users_only(project):
     assert "数值 7" in (project.root / "site" / "index.html").read_text(encoding="utf-8")
 
 
+def test_the_runner_knows_before_running_whether_anything_will_run(project):
+    """What decides whether the PDF processes are started while the experiments run."""
+    from report.cache import ResultCache
+    from report.discover import discover
+    from report.fonts import find_cjk_font
+    from report.progress import Progress
+    from report.runner import Runner, RunSettings
+
+    def must_run(**settings) -> bool:
+        runner = Runner(ResultCache(project.root / ".cache" / "results"), find_cjk_font(),
+                        RunSettings(root=project.root, **settings), Progress(quiet=True))
+        return runner.must_run(discover(project.root / "experiments"))
+
+    project.simple("alpha", 1)
+    project.simple("beta", 2)
+    assert must_run()
+    project.build()
+    assert not must_run() and must_run(force=True) and must_run(quick=True)
+    (project.root / "experiments" / "helper.py").write_text("VALUE = 7\n")
+    assert must_run()
+
+
 def test_editing_a_template_reruns_nothing_but_changes_the_page(project):
     project.simple("alpha", 1)
     project.build()
