@@ -38,6 +38,7 @@ class Sample:
     peak_mb: float
     stages: dict[str, float] = field(default_factory=dict)  # experiments, html, pdf
     experiments: dict[str, float] = field(default_factory=dict)
+    pdf_pages: dict[str, int] = field(default_factory=dict)  # what the build printed: file name -> pages
 
 
 @dataclass
@@ -84,6 +85,16 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> Sample:
         raise SystemExit(f"benchmark command failed ({process.returncode}): {' '.join(cmd)}\n{err[-3000:]}")
     return Sample(seconds, peak, {k: float(v) for k, v in STAGE.findall(err)},
                   {k: float(v) for k, v in EXPERIMENT.findall(err)})
+
+
+def with_pdf_pages(sample: Sample, site: Path) -> Sample:
+    """Builds that print more pages take longer: the comparison states what each one made."""
+    import pikepdf
+
+    for pdf in sorted(site.glob("*.pdf")):
+        with pikepdf.open(pdf) as document:
+            sample.pdf_pages[pdf.name] = len(document.pages)
+    return sample
 
 
 def copy_project(target: Path) -> None:
@@ -143,6 +154,7 @@ def main() -> int:
         Scenario("cold", "cold build (HTML + PDF, empty cache)"),
         Scenario("baseline", f"cold build of {args.baseline} (HTML + PDF, empty cache)"),
         Scenario("cold_html", "cold build, HTML only like nbconvert (`--no-pdf`, empty cache)"),
+        Scenario("baseline_html", f"cold build of {args.baseline}, HTML only (`--no-pdf`, empty cache)"),
         Scenario("notebook", "jupyter nbconvert --execute --to html"),
         Scenario("nochange", "rebuild, nothing changed"),
         Scenario("template", "rebuild after editing one section template"),
@@ -160,11 +172,16 @@ def main() -> int:
                                                                project, env))
             shutil.rmtree(project / ".cache", ignore_errors=True)
             shutil.rmtree(project / "site", ignore_errors=True)
-            scenarios["cold"].samples.append(run_measured(build, project, env))
+            scenarios["cold"].samples.append(with_pdf_pages(run_measured(build, project, env), project / "site"))
             if args.baseline:
-                shutil.rmtree(Path(tmp) / "baseline" / ".cache", ignore_errors=True)
-                shutil.rmtree(Path(tmp) / "baseline" / "site", ignore_errors=True)
-                scenarios["baseline"].samples.append(run_measured(build, Path(tmp) / "baseline", env))
+                baseline = Path(tmp) / "baseline"
+                shutil.rmtree(baseline / ".cache", ignore_errors=True)
+                shutil.rmtree(baseline / "site", ignore_errors=True)
+                scenarios["baseline"].samples.append(with_pdf_pages(run_measured(build, baseline, env),
+                                                                    baseline / "site"))
+                shutil.rmtree(baseline / ".cache", ignore_errors=True)
+                scenarios["baseline_html"].samples.append(run_measured(
+                    [py, "build.py", "--out", "site-html", "--no-pdf"], baseline, env))
             if not args.no_notebook:
                 nb = Path(tmp) / "nb"
                 nb.mkdir(exist_ok=True)
@@ -213,10 +230,21 @@ def render(scenarios: dict[str, Scenario], repeat: int) -> str:
         lines.append(f"Cold build / nbconvert: {cold / notebook:.2f}x; "
                      f"HTML only: {scenarios['cold_html'].median() / notebook:.2f}x.")
     if scenarios["baseline"].samples:
-        lines.append(f"Cold build / {scenarios['baseline'].label.split(' (')[0]}: "
-                     f"{cold / scenarios['baseline'].median():.2f}x.")
+        baseline = scenarios["baseline"]
+        lines.append(f"Cold build / {baseline.label.split(' (')[0]}: {cold / baseline.median():.2f}x; "
+                     f"HTML only: {scenarios['cold_html'].median() / scenarios['baseline_html'].median():.2f}x.")
+        lines.append(f"Pages printed: {printed(scenarios['cold'])} now; {printed(baseline)} at {args_label(baseline)}.")
     lines += ["", *where_the_time_goes(scenarios["cold"]), ""]
     return "\n".join(lines)
+
+
+def printed(scenario: Scenario) -> str:
+    pages = scenario.samples[-1].pdf_pages
+    return ", ".join(f"{name} {count}" for name, count in pages.items()) + f" ({sum(pages.values())} pages)"
+
+
+def args_label(scenario: Scenario) -> str:
+    return scenario.label.split(" (")[0].removeprefix("cold build of ")
 
 
 def where_the_time_goes(cold: Scenario) -> list[str]:
