@@ -8,9 +8,9 @@ An SVG renderer measures text at a fixed 72 dpi from the string and its font pro
 (TextToPath) and the settings that choose fonts, so one TextToPath and one metrics cache per
 state of those settings serve all renderers and give the same numbers, hence the same SVG bytes.
 
-The site's copy (glyphs as outlines) and the handout's (real text) differ only in how text is
-written: saved to OutlinedAndText, one draw of the figure (ticks, layout, transforms: most of
-a savefig's time) feeds both files."""
+The site's copy (glyphs as outlines) and the handout's (real text, and flat: see
+SharedTextRendererSVG) differ only in how they are written: saved to OutlinedAndText, one draw
+of the figure (ticks, layout, transforms: most of a savefig's time) feeds both files."""
 from __future__ import annotations
 
 import codecs
@@ -69,8 +69,8 @@ class SharedTextRendererSVG(RendererSVG):
     # The handout's copy is drawn by WeasyPrint, whose time goes by the number of SVG elements (it
     # cascades styles into each, and looks every <use> up in the whole document). matplotlib writes a
     # group around every artist and a <defs>, a group and a <use> per marker (every tick mark, every
-    # point of a line): 2,500 elements for a figure of four line plots, 0.8 s per drawing. Without
-    # the groups, and with a set of markers as one path where that draws the same, it is a quarter.
+    # point of a line): ~1,250 elements for §4's four panels of line plots. Without the groups, and
+    # with a set of markers as one path where that draws the same, a third of that is left.
 
     def open_group(self, s, gid=None):
         if not self.flat:
