@@ -29,7 +29,7 @@ from report.notebooks import link_notebooks, write_notebooks
 from report import slides
 from report.progress import Progress
 from report.figures import phone_variant, print_variant
-from report.terms import load_terms
+from report.terms import Term, load_terms
 from report.render import FigureView, PageRenderer, SectionView, build_views, walk
 from report.runner import Outcome, Runner, RunSettings
 from report.cache import ResultCache
@@ -134,6 +134,16 @@ def write_site(report: BuildReport, font: CjkFont, options: BuildOptions,
         return _write_site(report, font, options, staging_folder(options), parts)
 
 
+@dataclass
+class RenderedSite:
+    """The site's render, which the print documents start from."""
+    renderer: PageRenderer
+    sections: list[SectionView]
+    numbers: dict[str, str]  # every discovered section's number
+    book: Book
+    glossary: tuple[Term, ...]
+
+
 def _write_site(report: BuildReport, font: CjkFont, options: BuildOptions, staging: Path,
                 parts: PartRenderer | None) -> PdfReport | None:
     started = time.perf_counter()
@@ -145,53 +155,32 @@ def _write_site(report: BuildReport, font: CjkFont, options: BuildOptions, stagi
     renderer.answers_file = ANSWERS_NAME if options.pdf else None
     sections = build_views(outcomes)
     renderer.render_sections(sections, report.numbers)
-    book = Book(date=build_date(), url=os.environ.get("SITE_URL", ""))
-    deck = slides.prepare(renderer, sections, report.numbers, book)  # its claims join the sections'
+    site = RenderedSite(renderer, sections, report.numbers, Book(date=build_date(), url=os.environ.get("SITE_URL", "")),
+                        load_terms(options.settings.root).terms)
+    deck = slides.prepare(renderer, sections, report.numbers, site.book)  # its claims join the sections'
     report.failing_claims = claims.check(renderer.claims, strict=not options.settings.quick)
     shutil.rmtree(staging, ignore_errors=True)
     try:
         staging.mkdir(parents=True)
         _write_assets(staging, sections, formulas)
-        link_notebooks(sections, book.url)  # written once the page is out (below)
-        glossary = load_terms(options.settings.root).terms
-        index = renderer.page("index.html", book=book, sections=sections, glossary=glossary,
+        link_notebooks(sections, site.book.url)  # written once the page is out (below)
+        index = renderer.page("index.html", book=site.book, sections=sections, glossary=site.glossary,
                               pdf_file=PDF_NAME if options.pdf else None, slides_file=slides.DECK)
         (staging / "index.html").write_text(index, encoding="utf-8")
-        slides.write_deck(deck, renderer, book, staging, options.pdf)
+        slides.write_deck(deck, renderer, site.book, staging, options.pdf)
         if options.on_html is not None:
             options.on_html(staging)
         # after the page is out (no open tab shows them); with a PDF, while its parts render
         prose = renderer.notebook_sections(sections, report.numbers)  # before the print render
         notebooks = partial(write_notebooks, staging, sections, prose, {o.experiment.name: o.experiment for o in outcomes},
-                            options.settings.seed, options.settings.root, book.title, book.url)
+                            options.settings.seed, options.settings.root, site.book.title, site.book.url)
         report.stages["html"] = time.perf_counter() - started
         handout = None
         if parts is None:
             notebooks()
         else:
             started = time.perf_counter()
-            # the costliest part first (the slides draw every figure again, ~7 s CPU): it renders while
-            # this process makes the handout's and the answers' HTML
-            deck_print = slides.print_html(renderer, sections, report.numbers, book, font)
-            _write_formula_images(staging, formulas)
-            parts.start([(deck_print, False)])  # read on screen or paper: untagged
-            css = renderer.page("handout.css", book=book, font=font) + print_stylesheet()  # answers and slides too
-            source = handout_source(renderer, sections, report.numbers, book, font, glossary, css)
-            # the lecturer's answers: the print render above recorded them
-            answers = answers_html(renderer, renderer.exercise_sets, book, css, sections) if renderer.exercise_sets else None
-            _write_formula_images(staging, formulas)
-            parts.start([(deck_print, False)]  # if it was left for later, it starts now beside the others
-                        + [(html, True) for html in sorted(chapter_documents(source) + ([answers] if answers else []),
-                                                           key=len, reverse=True)])
-            notebooks()
-            write_handout(source, parts, staging / PDF_NAME)
-            if answers:
-                write_answers(answers, parts, staging / ANSWERS_NAME)
-            slides.write_pdf(deck_print, parts, staging)
-            handout = PdfReport(parts.rendered, len(parts.used))
-            shutil.rmtree(staging / "math")  # the handout's formulas: the site shows MathML
-            for figure in figures(sections):
-                (staging / figure.print_src).unlink()  # made for the PDF, not published
+            handout = write_pdfs(site, font, parts, staging, notebooks)
             report.stages["pdf"] = time.perf_counter() - started
         swap_into_place(staging, options.out)
     finally:
@@ -199,14 +188,43 @@ def _write_site(report: BuildReport, font: CjkFont, options: BuildOptions, stagi
     return handout
 
 
-def handout_source(renderer: PageRenderer, sections: list[SectionView], numbers: dict[str, str], book: Book,
-                   font: CjkFont, glossary, css: str) -> HandoutSource:
-    renderer.render_sections(sections, numbers, for_print=True)
+def write_pdfs(site: RenderedSite, font: CjkFont, parts: PartRenderer, staging: Path,
+               meanwhile: Callable[[], None]) -> PdfReport:
+    """The handout, the answers and the slides' print deck into `staging`, their parts rendered on the
+    PDF processes; `meanwhile` runs in this process while they render."""
+    renderer, sections, book = site.renderer, site.sections, site.book
+    # the costliest part first (the slides draw every figure again, ~7 s CPU): it renders while
+    # this process makes the handout's and the answers' HTML
+    deck_print = slides.print_html(renderer, sections, site.numbers, book, font)
+    _write_formula_images(staging, renderer.formulas)
+    parts.start([(deck_print, False)])  # read on screen or paper: untagged
+    css = renderer.page("handout.css", book=book, font=font) + print_stylesheet()  # answers and slides too
+    source = handout_source(site, font, css)
+    # the lecturer's answers: the print render above recorded them
+    answers = answers_html(renderer, renderer.exercise_sets, book, css, sections) if renderer.exercise_sets else None
+    _write_formula_images(staging, renderer.formulas)
+    parts.start([(deck_print, False)]  # if it was left for later, it starts now beside the others
+                + [(html, True) for html in sorted(chapter_documents(source) + ([answers] if answers else []),
+                                                   key=len, reverse=True)])
+    meanwhile()
+    write_handout(source, parts, staging / PDF_NAME)
+    if answers:
+        write_answers(answers, parts, staging / ANSWERS_NAME)
+    slides.write_pdf(deck_print, parts, staging)
+    shutil.rmtree(staging / "math")  # the handout's formulas: the site shows MathML
+    for figure in figures(sections):
+        (staging / figure.print_src).unlink()  # made for the PDF, not published
+    return PdfReport(parts.rendered, len(parts.used))
+
+
+def handout_source(site: RenderedSite, font: CjkFont, css: str) -> HandoutSource:
+    renderer, sections, book = site.renderer, site.sections, site.book
+    renderer.render_sections(sections, site.numbers, for_print=True)
     for section in sections:  # on paper a notebook link is useful only with the site's address
         section.notebook_link = f"{book.url.rstrip('/')}/{section.notebook}" if book.url and section.notebook else ""
     return HandoutSource(
         chapters=[renderer.page("handout.html", book=book, css=css, section=s) for s in sections]
-        + [renderer.page("handout.html", book=book, css=css, glossary=glossary)],
+        + [renderer.page("handout.html", book=book, css=css, glossary=site.glossary)],
         front=lambda pages: renderer.page("handout.html", book=book, css=css, sections=sections, pages=pages),
         footer=lambda count: renderer.page("handout_footer.html", css=css, font=font, count=count),
         info={"/Title": book.title, "/Author": book.author, "/Subject": book.subtitle,
