@@ -83,22 +83,29 @@ class FormulaRenderer:
     def render(self, latex: str, display: bool, for_print: bool = False) -> Formula:
         """MathML for the site; with `for_print`, an SVG for the handout."""
         parts, text, characters = self._mathml(latex, display)
-        digest = hashlib.sha256(f"{STYLE}:{display}:{latex}".encode()).hexdigest()[:16]
-        svg_path = self.cache_dir / f"{digest}.svg"
-        meta_path = self.cache_dir / f"{digest}.txt"
-        typeset_already = svg_path.exists() and meta_path.exists()
         if not for_print:
             self.characters.update(characters)
-            if self.ahead is not None and not typeset_already and svg_path not in self.typesetting:
-                self.typesetting[svg_path] = self.ahead.submit(typeset_svg, latex, display, svg_path, meta_path)
+            if self.ahead is not None:
+                self._typeset_ahead(latex, display)
             return Formula(latex, display, text, tuple(map(Markup, parts)))
+        svg_path, meta_path = self._svg_paths(latex, display)
         if svg_path in self.typesetting:
             self.typesetting.pop(svg_path).result()  # its FormulaError, if any, is raised here
-        elif not typeset_already:
+        elif not (svg_path.exists() and meta_path.exists()):
             typeset_svg(latex, display, svg_path, meta_path)
         width, height, yofst = map(float, meta_path.read_text().split())
         self.used[svg_path.name] = svg_path
         return Formula(latex, display, text, (), svg_path.name, width / SIZE, height / SIZE, yofst / SIZE)
+
+    def _svg_paths(self, latex: str, display: bool) -> tuple[Path, Path]:
+        """Where the handout's SVG of a formula and its size are cached."""
+        digest = hashlib.sha256(f"{STYLE}:{display}:{latex}".encode()).hexdigest()[:16]
+        return self.cache_dir / f"{digest}.svg", self.cache_dir / f"{digest}.txt"
+
+    def _typeset_ahead(self, latex: str, display: bool) -> None:
+        svg_path, meta_path = self._svg_paths(latex, display)
+        if svg_path not in self.typesetting and not (svg_path.exists() and meta_path.exists()):
+            self.typesetting[svg_path] = self.ahead.submit(typeset_svg, latex, display, svg_path, meta_path)
 
     def _mathml(self, latex: str, display: bool) -> tuple[list[str], str, str]:
         """The MathML parts, the linear text and the characters shown, kept on disk like the SVGs
@@ -111,10 +118,7 @@ class FormulaRenderer:
         parts = [ET.tostring(e, encoding="unicode") for e in elements]
         text = " ".join(linear_text(e) for e in elements)
         characters = "".join(sorted({c for e in elements for node in e.iter() for c in node.text or ""}))
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp-{os.getpid()}")
-        tmp.write_text(json.dumps([parts, text, characters], ensure_ascii=False), encoding="utf-8")
-        tmp.replace(path)
+        _write_whole(path, json.dumps([parts, text, characters], ensure_ascii=False))
         return parts, text, characters
 
     def math_font(self) -> Path:
@@ -143,11 +147,16 @@ def typeset_svg(latex: str, display: bool, svg_path: Path, meta_path: Path) -> N
     except Exception as exc:  # ziamath raises assorted errors on bad LaTeX
         raise FormulaError(f"cannot typeset {latex!r}: {type(exc).__name__} {exc}") from exc
     width, height = map(float, _DIMENSIONS.search(svg).groups())
-    svg_path.parent.mkdir(parents=True, exist_ok=True)
-    for path, content in ((svg_path, svg), (meta_path, f"{width} {height} {laid_out.getyofst()}")):
-        tmp = path.with_suffix(f".tmp-{os.getpid()}")
-        tmp.write_text(content, encoding="utf-8")
-        tmp.replace(path)  # the SVG first: the formula is typeset once both are there
+    _write_whole(svg_path, svg)  # first: the formula is typeset once both are there
+    _write_whole(meta_path, f"{width} {height} {laid_out.getyofst()}")
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Written under another name, then renamed: a reader (or another process) never sees half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 _MOVE_THEN_SAME_POINT = re.compile(r"(M (\S+ \S+) )L \2 ")  # ziamath starts every outline so: a line of length 0
