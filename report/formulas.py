@@ -138,6 +138,9 @@ def typeset_svg(latex: str, display: bool, svg_path: Path, meta_path: Path) -> N
     """The handout's SVG of a formula and its size, into the cache (in this or another process)."""
     import ziamath
 
+    from report import ziamath_rows
+
+    ziamath_rows.apply()
     # Plain paths instead of <symbol>/<use>: WeasyPrint resolves every <use> by searching
     # the document, which made formulas a fifth of the PDF's rendering time.
     ziamath.config.svg2 = False
