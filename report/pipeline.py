@@ -162,12 +162,14 @@ def _write_site(report: BuildReport, font: CjkFont, options: BuildOptions, stagi
     shutil.rmtree(staging, ignore_errors=True)
     try:
         staging.mkdir(parents=True)
-        _write_assets(staging, sections, formulas)
+        math_font = formulas.math_font()  # with a PDF, subset on its processes while this one writes pages
+        _write_assets(staging, sections)
         link_notebooks(sections, site.book.url)  # written once the page is out (below)
         index = renderer.page("index.html", book=site.book, sections=sections, glossary=site.glossary,
                               pdf_file=PDF_NAME if options.pdf else None, slides_file=slides.DECK)
         (staging / "index.html").write_text(index, encoding="utf-8")
         slides.write_deck(deck, renderer, site.book, staging, options.pdf)
+        shutil.copyfile(math_font.result(), staging / "math.woff2")
         if options.on_html is not None:
             options.on_html(staging)
         # after the page is out (no open tab shows them); with a PDF, while its parts render
@@ -232,7 +234,7 @@ def handout_source(site: RenderedSite, font: CjkFont, css: str) -> HandoutSource
     )
 
 
-def _write_assets(staging: Path, sections: list[SectionView], formulas: FormulaRenderer) -> None:
+def _write_assets(staging: Path, sections: list[SectionView]) -> None:
     (staging / ".nojekyll").write_bytes(b"")
     css = (STATIC_DIR / "style.css").read_text(encoding="utf-8") + "\n/* Pygments */\n" + stylesheet()
     (staging / "style.css").write_text(css, encoding="utf-8")
@@ -243,7 +245,6 @@ def _write_assets(staging: Path, sections: list[SectionView], formulas: FormulaR
         shutil.copyfile(figure.source, staging / figure.src)
         shutil.copyfile(figure.source.with_name(print_variant(figure.source.name)), staging / figure.print_src)
         shutil.copyfile(figure.source.with_name(phone_variant(figure.source.name)), staging / figure.phone_src)
-    shutil.copyfile(formulas.math_font(), staging / "math.woff2")
 
 
 def _write_formula_images(staging: Path, formulas: FormulaRenderer) -> None:

@@ -203,14 +203,31 @@ def test_math_font_is_a_renamed_subset_with_its_math_table(tmp_path):
 
     renderer = FormulaRenderer(tmp_path)
     renderer.render(r"\sum_{i=1}^m \left( \frac{\partial L}{\partial z_i} \right)", display=True)
-    path = renderer.math_font()
+    path = renderer.math_font().result()
     assert path.read_bytes()[:4] == b"wOF2" and 10_000 < path.stat().st_size < 120_000
     font = TTFont(path)
     assert "MATH" in font and font["name"].getDebugName(1) == FONT_FAMILY
     assert "OFL" in font["name"].getDebugName(13)
     cmap = font.getBestCmap()
     assert all(ord(c) in cmap for c in "∑∂()") and ord("𝑧") in cmap and ord("∫") not in cmap
-    assert renderer.math_font() == path  # cached by the characters it holds
+    assert renderer.math_font().result() == path  # cached by the characters it holds
+
+
+def test_the_math_font_subset_ahead_in_another_process_is_the_one_made_here(tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+
+    made = {}
+    for where in ("ahead", "here"):
+        renderer = FormulaRenderer(tmp_path / where)
+        renderer.render(r"\sqrt{\frac{6}{n_\text{in} + n_\text{out}}}", display=False)
+        with ProcessPoolExecutor(1) as pool:
+            if where == "ahead":
+                renderer.typeset_ahead(pool)
+            font = renderer.math_font()
+            assert font.done() == (where == "here")
+            made[where] = font.result()
+    assert made["ahead"].name == made["here"].name and made["ahead"].read_bytes() == made["here"].read_bytes()
+    assert not list((tmp_path / "ahead").glob("*.tmp*"))
 
 
 def test_macro_writes_mathml_for_the_site_and_an_image_with_text_for_print(tmp_path):
