@@ -99,6 +99,7 @@ class PartRenderer:
         self.running: dict[Path, Future] = {}
         self.targets: dict[tuple[str, bool], Path] = {}
         self.rendered = 0  # parts WeasyPrint had to make; the others came from the cache
+        self.warned = False  # that the fonts are subset slowly
         self.used: set[Path] = set()  # the parts the documents are made of
 
     def __enter__(self) -> PartRenderer:
@@ -123,10 +124,11 @@ class PartRenderer:
             self.targets[html, tagged] = self.cache_dir / f"{part_key(html, self.site_dir, tagged)}.pdf"
         return self.targets[html, tagged]
 
-    def _rendering(self) -> None:
-        if not self.rendered:
-            _check_subsetter()
-        self.rendered += 1
+    def _rendered(self, subset_by_harfbuzz: bool) -> None:
+        """Warned here, not by importing WeasyPrint in this process (a second at the start of the PDFs)."""
+        if not subset_by_harfbuzz and not self.warned:
+            warnings.warn(SUBSET_HINT)
+            self.warned = True
 
     def start(self, documents: list[tuple[str, bool]]) -> None:
         """Begin rendering the (HTML, tagged) documents that are neither cached nor under way, in the
@@ -142,7 +144,7 @@ class PartRenderer:
             self.pool = ProcessPoolExecutor(self.jobs, mp_context=get_context("spawn"))
         if self.pool is not None:
             for target, (html, tagged) in missing.items():
-                self._rendering()
+                self.rendered += 1
                 self.running[target] = self.pool.submit(render_part, html, self.site_dir, target, tagged)
 
     def render(self, htmls: list[str], tagged: bool = True) -> list[RenderedPart]:
@@ -152,11 +154,11 @@ class PartRenderer:
         parts, targets = [], [self.target(html, tagged) for html in htmls]
         for html, target in zip(htmls, targets):
             if target in self.running:
-                self.running.pop(target).result()
+                self._rendered(self.running.pop(target).result())
             part = RenderedPart.load(target)
             if part is None:
-                self._rendering()
-                render_part(html, self.site_dir, target, tagged)
+                self.rendered += 1
+                self._rendered(render_part(html, self.site_dir, target, tagged))
                 part = RenderedPart.load(target)
             parts.append(part)
         self.used.update(targets)
@@ -185,21 +187,16 @@ def check_pdf_libraries() -> None:
         warnings.warn(SUBSET_HINT)
 
 
-def _check_subsetter() -> None:
-    from weasyprint.text import ffi
-
-    if ffi.harfbuzz_subset is None:
-        warnings.warn(SUBSET_HINT)
-
-
 def _load_weasyprint(font_family: str) -> None:
     from weasyprint import HTML
 
     HTML(string=f'<p style="font-family: {font_family}">预热</p>').render()  # fontconfig, Pango, the CJK font
 
 
-def render_part(html: str, site_dir: Path, target: Path, tagged: bool = True) -> None:
+def render_part(html: str, site_dir: Path, target: Path, tagged: bool = True) -> bool:
+    """The part into `target`; whether WeasyPrint subset its fonts with HarfBuzz (fast)."""
     from weasyprint import HTML
+    from weasyprint.text import ffi
 
     document = HTML(string=html, base_url=f"{site_dir}/").render()
     part = RenderedPart(target, len(document.pages))
@@ -226,6 +223,7 @@ def render_part(html: str, site_dir: Path, target: Path, tagged: bool = True) ->
         tmp.write_bytes(pdf)
     tmp.replace(target)
     part.save()
+    return ffi.harfbuzz_subset is not None
 
 
 def _points(rect: tuple[float, float, float, float], page_height: float) -> tuple[float, float, float, float]:

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from contextlib import ExitStack
 from functools import partial
 from dataclasses import dataclass, field
@@ -169,20 +170,26 @@ def _write_site(report: BuildReport, font: CjkFont, options: BuildOptions, stagi
                               pdf_file=PDF_NAME if options.pdf else None, slides_file=slides.DECK)
         (staging / "index.html").write_text(index, encoding="utf-8")
         slides.write_deck(deck, renderer, site.book, staging, options.pdf)
-        shutil.copyfile(math_font.result(), staging / "math.woff2")
+        place_math_font = partial(_place, math_font, staging / "math.woff2")
         if options.on_html is not None:
+            place_math_font()  # the preview shows the page now: with its font
             options.on_html(staging)
         # after the page is out (no open tab shows them); with a PDF, while its parts render
         prose = renderer.notebook_sections(sections, report.numbers)  # before the print render
         notebooks = partial(write_notebooks, staging, sections, prose, {o.experiment.name: o.experiment for o in outcomes},
                             options.settings.seed, options.settings.root, site.book.title, site.book.url)
         report.stages["html"] = time.perf_counter() - started
+
+        def rest_of_site() -> None:  # with a PDF, while its parts render: the font is subset beside them
+            notebooks()
+            place_math_font()
+
         handout = None
         if parts is None:
-            notebooks()
+            rest_of_site()
         else:
             started = time.perf_counter()
-            handout = write_pdfs(site, font, parts, staging, notebooks)
+            handout = write_pdfs(site, font, parts, staging, rest_of_site)
             report.stages["pdf"] = time.perf_counter() - started
         swap_into_place(staging, options.out)
     finally:
@@ -245,6 +252,11 @@ def _write_assets(staging: Path, sections: list[SectionView]) -> None:
         shutil.copyfile(figure.source, staging / figure.src)
         shutil.copyfile(figure.source.with_name(print_variant(figure.source.name)), staging / figure.print_src)
         shutil.copyfile(figure.source.with_name(phone_variant(figure.source.name)), staging / figure.phone_src)
+
+
+def _place(made: Future, target: Path) -> None:
+    if not target.exists():
+        shutil.copyfile(made.result(), target)
 
 
 def _write_formula_images(staging: Path, formulas: FormulaRenderer) -> None:
