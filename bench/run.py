@@ -11,6 +11,7 @@ import argparse
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -36,6 +37,7 @@ EXPERIMENT = re.compile(r"^\s*ran\s+(\w+)\s+([\d.]+) s$", re.M)  # its progress 
 class Sample:
     seconds: float
     peak_mb: float
+    cpu_seconds: float  # user + system time of the command and every process it waited for
     stages: dict[str, float] = field(default_factory=dict)  # experiments, html, pdf
     experiments: dict[str, float] = field(default_factory=dict)
     pdf_pages: dict[str, int] = field(default_factory=dict)  # what the build printed: file name -> pages
@@ -57,7 +59,8 @@ class Scenario:
 
 
 def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> Sample:
-    """Wall time and the peak of the summed RSS of the command and all its children."""
+    """Wall time, CPU time and the peak of the summed RSS of the command and all its children."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0.0
@@ -79,11 +82,13 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> Sample:
     sampler.start()
     out, err = process.communicate()
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     stop.set()
     sampler.join()
     if process.returncode != 0:
         raise SystemExit(f"benchmark command failed ({process.returncode}): {' '.join(cmd)}\n{err[-3000:]}")
-    return Sample(seconds, peak, {k: float(v) for k, v in STAGE.findall(err)},
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Sample(seconds, peak, cpu, {k: float(v) for k, v in STAGE.findall(err)},
                   {k: float(v) for k, v in EXPERIMENT.findall(err)})
 
 
@@ -212,14 +217,17 @@ def render(scenarios: dict[str, Scenario], repeat: int) -> str:
         if not s.samples:
             continue
         median = s.median()
-        rows.append(f"| {s.label} | {median:.2f} | {median / cold:.1%} | "
+        rows.append(f"| {s.label} | {median:.2f} | {median / cold:.1%} | {s.median('cpu_seconds'):.1f} | "
                     f"{s.median('peak_mb'):.0f} | {', '.join(f'{x.seconds:.2f}' for x in s.samples)} |")
     lines = [
         "# Benchmark results", "",
         f"Machine: {machine()}", "",
         f"Scenarios alternate within each of {repeat} repetitions; medians in seconds; "
-        "peak memory is the summed RSS of the build and all its worker processes.", "",
-        "| scenario | median s | of cold build | peak MiB | runs |", "| --- | ---: | ---: | ---: | --- |", *rows, "",
+        "CPU s is the user and system time of the build and all its worker processes (2 cores: "
+        "a build cannot take less wall time than half of it); "
+        "peak memory is their summed RSS.", "",
+        "| scenario | median s | of cold build | CPU s | peak MiB | runs |", "| --- | ---: | ---: | ---: | ---: | --- |",
+        *rows, "",
     ]
     cold_pdf, edit_pdf = (scenarios[s].median_of("stages", "pdf") for s in ("cold", "template"))
     if cold_pdf is not None and edit_pdf is not None:
@@ -231,11 +239,17 @@ def render(scenarios: dict[str, Scenario], repeat: int) -> str:
                      f"HTML only: {scenarios['cold_html'].median() / notebook:.2f}x.")
     if scenarios["baseline"].samples:
         baseline = scenarios["baseline"]
-        lines.append(f"Cold build / {baseline.label.split(' (')[0]}: {cold / baseline.median():.2f}x; "
-                     f"HTML only: {scenarios['cold_html'].median() / scenarios['baseline_html'].median():.2f}x.")
+        html, baseline_html = scenarios["cold_html"], scenarios["baseline_html"]
+        lines.append(f"Cold build / {baseline.label.split(' (')[0]}: {ratios(scenarios['cold'], baseline)}; "
+                     f"HTML only: {ratios(html, baseline_html)}.")
         lines.append(f"Pages printed: {printed(scenarios['cold'])} now; {printed(baseline)} at {args_label(baseline)}.")
-    lines += ["", *where_the_time_goes(scenarios["cold"]), ""]
+    lines += ["", *where_the_time_goes(scenarios["cold"], scenarios["baseline"]), ""]
     return "\n".join(lines)
+
+
+def ratios(now: Scenario, before: Scenario) -> str:
+    return (f"{now.median() / before.median():.2f}x "
+            f"(CPU time {now.median('cpu_seconds') / before.median('cpu_seconds'):.2f}x)")
 
 
 def printed(scenario: Scenario) -> str:
@@ -247,17 +261,24 @@ def args_label(scenario: Scenario) -> str:
     return scenario.label.split(" (")[0].removeprefix("cold build of ")
 
 
-def where_the_time_goes(cold: Scenario) -> list[str]:
-    """Medians of the cold build's stages, and of each experiment's worker (two run at a time)."""
-    stages = [(name, cold.median_of("stages", name)) for name in ("experiments", "html", "pdf")]
-    names = sorted({n for s in cold.samples for n in s.experiments}, key=lambda n: -cold.median_of("experiments", n))
-    rows = [f"| stage: {name} | {value:.2f} |" for name, value in stages if value is not None]
-    rows += [f"| experiment: {name} | {cold.median_of('experiments', name):.2f} |" for name in names]
-    total = sum(cold.median_of("experiments", n) for n in names)
-    return ["## Where the cold build's time goes", "",
-            f"Wall seconds, medians. Experiments run two at a time: their worker times add up to {total:.1f} s.", "",
-            "| part | median s |", "| --- | ---: |", *rows]
+def where_the_time_goes(cold: Scenario, baseline: Scenario) -> list[str]:
+    """Medians of the cold build's stages, and of each experiment's worker (two run at a time), beside
+    the baseline's when there is one: which part of the build a difference comes from."""
+    compared = [cold] + ([baseline] if baseline.samples else [])
 
+    def cells(part: str, name: str) -> str:
+        return " | ".join("" if (v := s.median_of(part, name)) is None else f"{v:.2f}" for s in compared)
+
+    names = sorted({n for s in compared for x in s.samples for n in x.experiments},
+                   key=lambda n: -(cold.median_of("experiments", n) or 0))
+    rows = [f"| stage: {name} | {cells('stages', name)} |" for name in ("experiments", "html", "pdf")]
+    rows += [f"| experiment: {name} | {cells('experiments', name)} |" for name in names]
+    totals = [sum(s.median_of("experiments", n) or 0 for n in names) for s in compared]
+    heads = ["now"] + [args_label(baseline)] * (len(compared) - 1)
+    return ["## Where the cold build's time goes", "",
+            "Wall seconds, medians. Experiments run two at a time: their worker times add up to "
+            + " and ".join(f"{t:.1f} s ({h})" for t, h in zip(totals, heads)) + ".", "",
+            "| part | " + " | ".join(f"{h} s" for h in heads) + " |", "| --- |" + " ---: |" * len(compared), *rows]
 
 if __name__ == "__main__":
     sys.exit(main())
