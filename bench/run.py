@@ -280,5 +280,6 @@ def where_the_time_goes(cold: Scenario, baseline: Scenario) -> list[str]:
             + " and ".join(f"{t:.1f} s ({h})" for t, h in zip(totals, heads)) + ".", "",
             "| part | " + " | ".join(f"{h} s" for h in heads) + " |", "| --- |" + " ---: |" * len(compared), *rows]
 
+
 if __name__ == "__main__":
     sys.exit(main())

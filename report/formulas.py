@@ -8,6 +8,7 @@ handout lays invisibly over the image, so text extracted from the PDF is not mis
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
@@ -157,11 +158,11 @@ def typeset_svg(latex: str, display: bool, svg_path: Path, meta_path: Path) -> N
     _write_whole(meta_path, f"{width} {height} {laid_out.getyofst()}")
 
 
-def _write_whole(path: Path, text: str) -> None:
+def _write_whole(path: Path, content: str | bytes) -> None:
     """Written under another name, then renamed: a reader (or another process) never sees half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_bytes(content.encode() if isinstance(content, str) else content)
     tmp.replace(path)
 
 
@@ -215,10 +216,9 @@ def _subset_font(characters: str, path: Path) -> Path:
         if record.nameID in (1, 3, 4, 6, 16):
             record.string = FONT_FAMILY.replace(" ", "") if record.nameID == 6 else FONT_FAMILY
     font.flavor = "woff2"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp-{os.getpid()}")
-    font.save(tmp)
-    tmp.replace(path)
+    woff2 = io.BytesIO()
+    font.save(woff2)
+    _write_whole(path, woff2.getvalue())
     return path
 
 

@@ -163,7 +163,7 @@ def _write_site(report: BuildReport, font: CjkFont, options: BuildOptions, stagi
     shutil.rmtree(staging, ignore_errors=True)
     try:
         staging.mkdir(parents=True)
-        math_font = formulas.math_font()  # with a PDF, subset on its processes while this one writes pages
+        math_font = formulas.math_font()  # on the PDF processes if they were started early (a cold build)
         _write_assets(staging, sections)
         link_notebooks(sections, site.book.url)  # written once the page is out (below)
         index = renderer.page("index.html", book=site.book, sections=sections, glossary=site.glossary,

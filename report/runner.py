@@ -61,11 +61,13 @@ def worker_env() -> dict[str, str]:
     env.update(TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0", MPLBACKEND="svg", PYTHONPATH=os.pathsep.join(path),
                OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1")
-    # glibc maps fresh pages for an array over 128 kB and gives them back when it is freed, so arrays
-    # of a few hundred kB, made and dropped thousands of times (§7's ensembles), fault in page by page.
-    # Kept in the heap instead: a cold --no-pdf build took 280k page faults instead of 760k and
-    # 3.4-3.8 s of system time instead of 5.4-5.8 s (3 runs each).
-    env.setdefault("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=67108864:glibc.malloc.trim_threshold=268435456")
+    # glibc maps fresh pages for an array over its mmap threshold and gives them back when it is freed;
+    # its threshold adapts, but arrays of a few hundred kB made and dropped thousands of times (§7's
+    # ensembles) still faulted in page by page. With fixed, high thresholds they stay in the heap:
+    # a cold --no-pdf build took 280k page faults instead of 760k and 3.4-3.8 s of system time
+    # instead of 5.4-5.8 s (3 runs each). A GLIBC_TUNABLES of the caller's own comes after, and wins.
+    ours = "glibc.malloc.mmap_threshold=67108864:glibc.malloc.trim_threshold=268435456"
+    env["GLIBC_TUNABLES"] = ":".join(filter(None, [ours, env.get("GLIBC_TUNABLES")]))
     return env
 
 

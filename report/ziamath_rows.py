@@ -1,9 +1,10 @@
 """ziamath lays out each row of a formula twice, once only to measure how tall its stretchy
 operators (\\left( … \\right), tall bars) must grow. The measuring pass lays out nested rows
-twice again, so a row five levels deep is laid out 2⁵ times: ~70 % of the handout's
-formula typesetting. A row's measurement is read only by the stretchy <mo> inside it (nested
-rows take their own), so for a row without one we skip it; every SVG stays byte-identical
-(tests/test_ziamath_rows.py compares all the templates' formulas and hard cases).
+twice again, so a row five levels deep is laid out 2⁵ times: most of the handout's formula
+typesetting. A row's measurement is read only by stretchy <mo> below it: in the row itself, and,
+while a nested row takes its own measurement, in that row too. So a row with no operator below it
+that may stretch skips it, and every SVG stays byte-identical (tests/test_ziamath_rows.py compares
+the templates' formulas and hard cases with ziamath's own pass).
 
 Checked against ziamath 0.13 (Mrow._get_height_nostretch); other versions are left as they are.
 """
@@ -12,9 +13,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 CHECKED_VERSION = "0.13"
-# Elements ziamath lays out as a row of their own (Mnode.fromelement turns the others into mrow):
-# a row measures for its own stretchy operators, so the search stops there.
-_ROWS = {"mrow", "math", "mtd", "mtr", "none"}
 # The measurement an empty row reports, as ziamath's own loop starts it
 _NOTHING_MEASURED = (9999, -9999)
 
@@ -39,8 +37,8 @@ def apply() -> bool:
 
 
 def reads_row_height(elements: list[ET.Element]) -> bool:
-    """Whether an operator that may stretch sits among `elements` or inside them, short of a row
-    of its own. Each operator's form is still unknown here, so every form of it counts."""
+    """Whether an operator that may stretch sits among `elements` or anywhere inside them. Each
+    operator's form is still unknown here, so every form of it counts."""
     from ziamath import operators
     from ziamath.nodes.nodetools import elementtext
 
@@ -49,7 +47,7 @@ def reads_row_height(elements: list[ET.Element]) -> bool:
         if element.tag == "mo" or (element.tag == "mi" and text in operators.names):  # ziamath makes it an mo
             if _may_stretch(element, text):
                 return True
-        elif element.tag not in _ROWS and reads_row_height(list(element)):
+        elif reads_row_height(list(element)):
             return True
     return False
 

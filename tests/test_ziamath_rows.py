@@ -11,7 +11,10 @@ HARD = [r"\left( \frac{a}{b} \right)", r"\left[ \sum_{i=1}^{n} x_i \right]^2", r
         r"\sqrt{\left( \frac{6}{n_\text{in} + n_\text{out}} \right)}", r"\max_{i} \left\{ z_i \right\}",
         r"\begin{pmatrix} 1 & \frac{1}{2} \\ 3 & 4 \end{pmatrix}", r"a = b \\ \left| \frac{c}{d} \right|",
         r"\Big( x_k \Big) + \big[ y \big]", r"|x| + \| y \|", r"\lim_{n \to \infty} \sin \frac{1}{n}",
-        r"\overbrace{a + b}^{n} \underbrace{x}_{y} \hat{y} \vec{x} \bar{x}"]
+        r"\overbrace{a + b}^{n} \underbrace{x}_{y} \hat{y} \vec{x} \bar{x}",
+        # a nested row's measuring pass reads the outer row's measurement (found in review)
+        r"\frac{\Vert w \Vert^2}{2}", r"\sqrt{\lvert x \rvert^2}", r"\frac{1}{2} \left( \vert x \vert^2 \right)",
+        r"q = \left( \frac{\Vert \delta \Vert^2}{2} \right)"]
 
 
 def typeset_all(cases, tmp_path, name):
