@@ -124,8 +124,8 @@ class PartRenderer:
             self.targets[html, tagged] = self.cache_dir / f"{part_key(html, self.site_dir, tagged)}.pdf"
         return self.targets[html, tagged]
 
-    def _rendered(self, subset_by_harfbuzz: bool) -> None:
-        """Warned here, not by importing WeasyPrint in this process (a second at the start of the PDFs)."""
+    def _warn_if_slow_subsetting(self, subset_by_harfbuzz: bool) -> None:
+        """Once, from what render_part reports: importing WeasyPrint here to ask would cost this process a second."""
         if not subset_by_harfbuzz and not self.warned:
             warnings.warn(SUBSET_HINT)
             self.warned = True
@@ -154,11 +154,11 @@ class PartRenderer:
         parts, targets = [], [self.target(html, tagged) for html in htmls]
         for html, target in zip(htmls, targets):
             if target in self.running:
-                self._rendered(self.running.pop(target).result())
+                self._warn_if_slow_subsetting(self.running.pop(target).result())
             part = RenderedPart.load(target)
             if part is None:
                 self.rendered += 1
-                self._rendered(render_part(html, self.site_dir, target, tagged))
+                self._warn_if_slow_subsetting(render_part(html, self.site_dir, target, tagged))
                 part = RenderedPart.load(target)
             parts.append(part)
         self.used.update(targets)

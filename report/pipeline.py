@@ -180,7 +180,7 @@ def _write_site(report: BuildReport, font: CjkFont, options: BuildOptions, stagi
                             options.settings.seed, options.settings.root, site.book.title, site.book.url)
         report.stages["html"] = time.perf_counter() - started
 
-        def rest_of_site() -> None:  # with a PDF, while its parts render: the font is subset beside them
+        def rest_of_site() -> None:  # with a PDF, while its parts render
             notebooks()
             place_math_font()
 
@@ -255,6 +255,7 @@ def _write_assets(staging: Path, sections: list[SectionView]) -> None:
 
 
 def _place(made: Future, target: Path) -> None:
+    """A file made elsewhere, once it is there; a second call (after the preview's) does nothing."""
     if not target.exists():
         shutil.copyfile(made.result(), target)
 
