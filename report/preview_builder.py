@@ -194,9 +194,27 @@ def interrupt_again(unraisable) -> None:
         sys.__unraisablehook__(unraisable)
 
 
+def importing() -> bool:
+    """Whether a module is being imported right now (importlib marks its spec while it runs)."""
+    return any(getattr(getattr(module, "__spec__", None), "_initializing", False)
+               for module in list(sys.modules.values()))
+
+
+def interrupt_between_imports(signum, frame) -> None:
+    """The SIGINT handler: KeyboardInterrupt, but never in the middle of an import. An import cut short
+    leaves the modules it had finished holding the half-made one (WeasyPrint's do: "module
+    'weasyprint.html' has no attribute 'handle_element'"), and every later build in this process
+    would fail on them. The first PDF after an edit imports WeasyPrint here, as the next edit comes."""
+    if importing():
+        threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT)).start()
+        return
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str]) -> int:
     """python -m report.preview_builder OPTIONS_JSON EVENTS_FD"""
     events = int(argv[1])
+    signal.signal(signal.SIGINT, interrupt_between_imports)
     sys.unraisablehook = interrupt_again
     current = None
 

@@ -16,12 +16,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from report.preview_builder import (error_of_exception, interrupt_again, publish_html, remove_leftovers,
-                                    template_excerpt)
+from report.preview_builder import (error_of_exception, interrupt_again, interrupt_between_imports, publish_html,
+                                    remove_leftovers, template_excerpt)
 from report.preview_server import Hub, PreviewServer, inject
 from report.serve import Batcher, areas
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 # --- merging saves ------------------------------------------------------------------------
@@ -211,6 +212,45 @@ def test_an_interrupt_a_finalizer_swallowed_is_raised_again(monkeypatch):
         signal.signal(signal.SIGINT, previous)
 
 
+# A package like WeasyPrint: one submodule imports another, which keeps a reference to the
+# first (a circular import), then takes a moment to finish.
+CIRCULAR_PACKAGE = {
+    "__init__.py": "from .html import handle_element\nfrom .layout import lay_out\n",
+    "html.py": "import time\nfrom . import layout\ntime.sleep(0.5)\n\ndef handle_element():\n    return 'handled'\n",
+    "layout.py": "from . import html\n\ndef lay_out():\n    return html.handle_element()\n",
+}
+INTERRUPTED_IMPORT = """
+import os, signal, sys, threading, time
+sys.path.insert(0, sys.argv[1])
+if sys.argv[2] == "handler":
+    from report.preview_builder import interrupt_between_imports
+    signal.signal(signal.SIGINT, interrupt_between_imports)
+threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()  # during layout.py's sleep
+try:
+    import circular
+    time.sleep(5)  # a deferred interrupt comes here
+except KeyboardInterrupt:
+    pass
+import circular
+print(circular.lay_out())
+"""
+
+
+@pytest.mark.parametrize("handler", ["handler", "default"])
+def test_an_interrupt_waits_until_the_import_under_way_is_done(tmp_path, handler):
+    """The builder stops a stale PDF with SIGINT, and the first PDF after an edit imports WeasyPrint:
+    cut short, the import left a module holding the half-made one, and every later build failed."""
+    (tmp_path / "circular").mkdir()
+    for name, text in CIRCULAR_PACKAGE.items():
+        (tmp_path / "circular" / name).write_text(text, encoding="utf-8")
+    run = subprocess.run([sys.executable, "-c", INTERRUPTED_IMPORT, str(tmp_path), handler], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    if handler == "handler":
+        assert run.returncode == 0 and run.stdout == "handled\n", run.stderr
+    else:  # the failure it prevents
+        assert "module 'circular.html' has no attribute 'handle_element'" in run.stderr, run.stderr
+
+
 # --- end to end ---------------------------------------------------------------------------
 
 from test_reliability import SLOW_WHEN_ASKED  # noqa: E402 - an experiment that hangs when asked to
@@ -372,6 +412,7 @@ def test_the_open_tab_follows_edits_errors_and_fixes(cli_project, browser):
         assert not list(project.root.glob(".site.*")), "no staging or preview folder left"
     finally:
         served.kill()
+        print(served.log())  # pytest shows it beside a failure
 
 
 @pytest.mark.slow
@@ -419,3 +460,4 @@ def test_saves_merge_machinery_edits_restart_the_builder_and_ctrl_c_stops_the_wo
         assert not list((project.root / ".cache" / "results").glob("*.tmp-*")), "no half-written cache entry"
     finally:
         served.kill()
+        print(served.log())  # pytest shows it beside a failure
