@@ -189,7 +189,7 @@ def interrupt_again(unraisable) -> None:
     and dropped by Python, and the stale PDF would run to its end; signal it again, once the
     finalizer is over (a signal sent from here would be handled in here, and dropped again)."""
     if isinstance(unraisable.exc_value, KeyboardInterrupt):
-        threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT)).start()
+        _signal_again()
     else:
         sys.__unraisablehook__(unraisable)
 
@@ -206,9 +206,14 @@ def interrupt_between_imports(signum, frame) -> None:
     'weasyprint.html' has no attribute 'handle_element'"), and every later build in this process
     would fail on them. The first PDF after an edit imports WeasyPrint here, as the next edit comes."""
     if importing():
-        threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT)).start()
+        _signal_again()
         return
     raise KeyboardInterrupt
+
+
+def _signal_again() -> None:
+    """SIGINT to this process in 10 ms, from another thread: sent from a handler, it would be handled there."""
+    threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT)).start()
 
 
 def main(argv: list[str]) -> int:

@@ -16,8 +16,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from report.preview_builder import (error_of_exception, interrupt_again, interrupt_between_imports, publish_html,
-                                    remove_leftovers, template_excerpt)
+from report.preview_builder import (error_of_exception, interrupt_again, publish_html, remove_leftovers,
+                                    template_excerpt)
 from report.preview_server import Hub, PreviewServer, inject
 from report.serve import Batcher, areas
 
@@ -212,8 +212,8 @@ def test_an_interrupt_a_finalizer_swallowed_is_raised_again(monkeypatch):
         signal.signal(signal.SIGINT, previous)
 
 
-# A package like WeasyPrint: one submodule imports another, which keeps a reference to the
-# first (a circular import), then takes a moment to finish.
+# A package like WeasyPrint: html.py imports layout.py, which keeps a reference to html (a circular
+# import) and finishes; html.py then takes a moment to finish itself.
 CIRCULAR_PACKAGE = {
     "__init__.py": "from .html import handle_element\nfrom .layout import lay_out\n",
     "html.py": "import time\nfrom . import layout\ntime.sleep(0.5)\n\ndef handle_element():\n    return 'handled'\n",
@@ -225,7 +225,7 @@ sys.path.insert(0, sys.argv[1])
 if sys.argv[2] == "handler":
     from report.preview_builder import interrupt_between_imports
     signal.signal(signal.SIGINT, interrupt_between_imports)
-threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()  # during layout.py's sleep
+threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()  # during html.py's sleep
 try:
     import circular
     time.sleep(5)  # a deferred interrupt comes here
